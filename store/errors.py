@@ -1,0 +1,98 @@
+"""Typed errors. One root, few leaves, each carrying what a caller needs.
+
+Database integrity errors are translated by the database classes in
+``store.database`` into the ``ConstraintViolation`` family, with the same
+``kind``, ``table`` and ``constraint`` on SQLite and PostgreSQL for the same
+model and the same bad row. The driver's error is kept as ``__cause__``.
+"""
+from __future__ import annotations
+
+import peewee
+
+
+class StoreError(Exception):
+    """Root of every error store raises on purpose."""
+
+
+class ConfigError(StoreError):
+    """A setting, URL or option is malformed or unsupported."""
+
+
+class ValidationError(StoreError, ValueError):
+    """A value was refused before the database was touched.
+
+    ``field`` is ``"table.column"`` (or the bare field name when the field is
+    not bound to a model yet); ``reason`` says what rule the value broke.
+    """
+
+    def __init__(self, field: str, reason: str, value=None):
+        self.field = field
+        self.reason = reason
+        self.value = value
+        super().__init__(f"{field}: {reason}")
+
+
+class ConstraintViolation(StoreError, peewee.IntegrityError):
+    """The database refused a row. Also a peewee ``IntegrityError``.
+
+    ``kind`` is one of ``check``, ``unique``, ``foreign_key``, ``not_null``;
+    ``table`` the table the constraint belongs to; ``constraint`` its name
+    (``None`` for NOT NULL, which neither backend names); ``column`` the
+    column for NOT NULL violations.
+    """
+
+    kind = "constraint"
+
+    def __init__(self, message: str, *, table: str | None = None,
+                 constraint: str | None = None, column: str | None = None):
+        self.table = table
+        self.constraint = constraint
+        self.column = column
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CheckViolation(ConstraintViolation):
+    kind = "check"
+
+
+class UniqueViolation(ConstraintViolation):
+    kind = "unique"
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    kind = "foreign_key"
+
+
+class NotNullViolation(ConstraintViolation):
+    kind = "not_null"
+
+
+class MigrationError(StoreError):
+    """A migration failed; names the app and the migration."""
+
+    def __init__(self, message: str, *, app: str | None = None,
+                 migration: str | None = None):
+        self.app = app
+        self.migration = migration
+        super().__init__(message)
+
+
+VIOLATIONS = {cls.kind: cls for cls in
+              (CheckViolation, UniqueViolation, ForeignKeyViolation,
+               NotNullViolation)}
+
+
+def violation(kind: str, *, table, constraint, column=None) -> ConstraintViolation:
+    """Build the typed error for ``kind`` with one message format for both backends."""
+    cls = VIOLATIONS[kind]
+    if kind == "not_null":
+        message = f"NOT NULL violated on {table}.{column}"
+    else:
+        label = {"check": "CHECK", "unique": "UNIQUE",
+                 "foreign_key": "FOREIGN KEY"}[kind]
+        message = f"{label} constraint {constraint} violated on table {table}"
+    return cls(message, table=table, constraint=constraint, column=column)

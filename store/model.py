@@ -1,0 +1,245 @@
+"""The base model: naming conventions, named CHECKs, write validation,
+auto-updated timestamps, abstract bases and a readable repr.
+
+Naming convention (identical on SQLite and PostgreSQL, so errors, migrations
+and docs can refer to them):
+
+====================  ====================================
+CHECK                 ``ck_<table>_<name>``
+UNIQUE index          ``uq_<table>_<col>[_<col>...]``
+index                 ``ix_<table>_<col>[_<col>...]``
+FOREIGN KEY           ``fk_<table>_<col>_<referenced table>``
+====================  ====================================
+
+Declare table-level checks with ``Meta.checks = [Check("name", "sql")]``.
+An unnamed peewee ``Check`` in ``Meta.constraints`` is refused.
+"""
+from __future__ import annotations
+
+import re
+import threading
+
+import peewee
+from peewee import ModelIndex, Node, SQL
+
+from .errors import ConfigError
+from .fields import CheckSpec, DateTimeTZField, StoreField, utcnow
+
+_SCHEMA_LOCK = threading.Lock()
+
+
+def Check(name: str, sql, ) -> CheckSpec:
+    """A named table-level CHECK: ``Check("price_positive", "price > 0")``.
+
+    The constraint is created as ``ck_<table>_<name>`` (a name that already
+    starts with ``ck_`` is kept as given). ``sql`` may be a dict per backend
+    (``{"sqlite": ..., "postgresql": ...}``) when the dialects differ.
+    """
+    if not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise ConfigError(f"CHECK name {name!r} must be an identifier "
+                          "(letters, digits, underscores)")
+    return CheckSpec(name, sql)
+
+
+def constraint_name(prefix: str, table: str, *parts: str) -> str:
+    name = "_".join((prefix, table) + tuple(p for p in parts if p))
+    name = re.sub(r"[^\w]+", "", name)
+    return peewee._truncate_constraint_name(name, maxlen=63)
+
+
+def _check_full_name(table: str, name: str) -> str:
+    return name if name.startswith("ck_") else constraint_name("ck", table, name)
+
+
+class StoreMetadata(peewee.Metadata):
+    """Names every index by the convention (uq_/ix_ + table + columns)."""
+
+    def fields_to_index(self):
+        indexes = []
+        for f in self.sorted_fields:
+            if f.primary_key or not (f.index or f.unique):
+                continue
+            prefix = "uq" if f.unique else "ix"
+            indexes.append(ModelIndex(self.model, (f,), unique=f.unique,
+                                      using=f.index_type,
+                                      name=constraint_name(prefix, self.table_name,
+                                                           f.column_name)))
+        for index_obj in self.indexes:
+            if isinstance(index_obj, Node):
+                indexes.append(index_obj)
+                continue
+            parts, unique = index_obj
+            fields = [self.combined[p] if isinstance(p, str) else p for p in parts]
+            cols = [getattr(f, "column_name", None) or str(p).split()[0]
+                    for f, p in zip(fields, parts)]
+            prefix = "uq" if unique else "ix"
+            indexes.append(ModelIndex(self.model, fields, unique=unique,
+                                      name=constraint_name(prefix, self.table_name, *cols)))
+        return indexes
+
+    def store_check_nodes(self, backend: str):
+        """CHECK constraint nodes for ``backend``: fields' then the model's."""
+        nodes = []
+        for name, sql in self.store_checks:
+            expr = sql.for_backend(backend) if isinstance(sql, CheckSpec) else sql
+            if expr:
+                nodes.append(peewee.Check(expr, name=name))
+        return nodes
+
+    @property
+    def store_checks(self):
+        """``[(full_name, CheckSpec)]`` of this table, in a stable order."""
+        table = self.table_name
+        out = []
+        for field in self.sorted_fields:
+            if isinstance(field, StoreField):
+                for spec in field.store_checks():
+                    out.append((constraint_name("ck", table, spec.name), spec))
+        for spec in getattr(self, "checks", None) or ():
+            out.append((_check_full_name(table, spec.name), spec))
+        return out
+
+
+class StoreSchemaManager(peewee.SchemaManager):
+    """Adds the model's named CHECKs for the target backend to CREATE TABLE."""
+
+    def _create_table(self, safe=True, **options):
+        meta = self.model._meta
+        backend = self.database.features.name
+        with _SCHEMA_LOCK:
+            saved = meta.constraints
+            meta.constraints = list(saved or []) + meta.store_check_nodes(backend)
+            try:
+                return super()._create_table(safe=safe, **options)
+            finally:
+                meta.constraints = saved
+
+
+class StoreModelBase(peewee.ModelBase):
+    """Reads ``Meta.abstract`` (not inherited) and enforces the conventions."""
+
+    def __new__(mcs, name, bases, attrs, **kwargs):
+        meta = attrs.get("Meta")
+        abstract = bool(meta and meta.__dict__.get("abstract", False))
+        if meta and "abstract" in meta.__dict__:
+            attrs["Meta"] = type("Meta", (), {k: v for k, v in meta.__dict__.items()
+                                              if k != "abstract"})
+        own_repr = "__repr__" in attrs
+        cls = super().__new__(mcs, name, bases, attrs, **kwargs)
+        if not own_repr and "_store_repr" in dir(cls):
+            cls.__repr__ = cls._store_repr   # peewee's ModelBase sets its own
+        if hasattr(cls, "_meta"):
+            cls._meta.abstract = abstract
+        return cls
+
+
+class Model(peewee.Model, metaclass=StoreModelBase):
+    """Base of every store model. Declare once, bind at run time
+    (``db.bind_models([...])`` or ``store.connect(url, models=[...])``).
+    """
+
+    class Meta:
+        model_metadata_class = StoreMetadata
+        schema_manager_class = StoreSchemaManager
+        legacy_table_names = False
+        abstract = True
+
+    @classmethod
+    def validate_model(cls):
+        meta = cls._meta
+        for constraint in meta.constraints or ():
+            if isinstance(constraint, SQL) and constraint.sql.lstrip().upper().startswith("CHECK"):
+                raise ConfigError(
+                    f"{cls.__name__}: unnamed CHECK {constraint.sql!r} in Meta.constraints; "
+                    f"name it: Meta.checks = [store.Check('rule_name', "
+                    f"{constraint.sql.strip()[6:].strip().strip('()')!r})]")
+        for spec in getattr(meta, "checks", None) or ():
+            if not isinstance(spec, CheckSpec):
+                raise ConfigError(f"{cls.__name__}.Meta.checks must hold store.Check(...) "
+                                  f"items, got {spec!r}")
+        for field in meta.sorted_fields:
+            if isinstance(field, peewee.ForeignKeyField):
+                if field.constraint_name is None or getattr(field, "_store_named", False):
+                    field.constraint_name = constraint_name(
+                        "fk", meta.table_name, field.column_name,
+                        field.rel_model._meta.table_name)
+                    field._store_named = True
+        meta.auto_now_fields = [f for f in meta.sorted_fields
+                                if getattr(f, "auto_now", False)]
+
+    # -- writes are validated before the database is touched ------------------
+    @classmethod
+    def _validate_values(cls, data):
+        for key, value in data.items():
+            field = key if isinstance(key, peewee.Field) else cls._meta.combined.get(key)
+            validate = getattr(field, "validate", None)
+            if validate is not None:
+                validate(value)
+
+    @classmethod
+    def insert(cls, __data=None, **insert):
+        data = cls._normalize_data(__data, insert)
+        if isinstance(data, dict):
+            cls._validate_values(data)
+        return peewee.ModelInsert(cls, data)
+
+    @classmethod
+    def insert_many(cls, rows, fields=None):
+        if isinstance(rows, Node):
+            return super().insert_many(rows, fields)
+        rows = list(rows)
+        resolved = None
+        if fields is not None:
+            resolved = [getattr(cls, f) if isinstance(f, str) else f for f in fields]
+        for row in rows:
+            if isinstance(row, dict):
+                cls._validate_values(row)
+            elif resolved is not None:
+                cls._validate_values(dict(zip(resolved, row)))
+        return super().insert_many(rows, fields)
+
+    @classmethod
+    def update(cls, __data=None, **update):
+        data = cls._normalize_data(__data, update)
+        if isinstance(data, dict):
+            cls._validate_values(data)
+            for field in cls._meta.auto_now_fields:
+                data.setdefault(field, utcnow())
+        return peewee.ModelUpdate(cls, data)
+
+    def save(self, force_insert=False, only=None):
+        if self._pk is not None and not force_insert:
+            now = utcnow()
+            for field in self._meta.auto_now_fields:
+                setattr(self, field.name, now)
+            if only is not None:
+                only = list(only) + [f for f in self._meta.auto_now_fields if f not in only]
+        return super().save(force_insert=force_insert, only=only)
+
+    @classmethod
+    def create_table(cls, safe=True, **options):
+        if cls._meta.abstract:
+            raise ConfigError(f"{cls.__name__} is abstract: it has no table")
+        return super().create_table(safe=safe, **options)
+
+    def _store_repr(self):
+        parts = []
+        for field in self._meta.sorted_fields[:6]:
+            value = self.__data__.get(field.name)
+            text = repr(value)
+            if len(text) > 40:
+                text = text[:37] + "..."
+            parts.append(f"{field.name}={text}")
+        more = " ..." if len(self._meta.sorted_fields) > 6 else ""
+        return f"<{type(self).__name__} {' '.join(parts)}{more}>"
+
+
+class TimestampedModel(Model):
+    """Adds ``created_at`` (set on insert) and ``updated_at`` (refreshed on
+    every ``save()`` of an existing row and every ``Model.update()`` query)."""
+
+    created_at = DateTimeTZField(default=utcnow)
+    updated_at = DateTimeTZField(default=utcnow, auto_now=True)
+
+    class Meta:
+        abstract = True
