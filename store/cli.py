@@ -2,10 +2,13 @@
 
 Shared options live on the group: ``--database`` (envvar DATABASE_URL) and
 ``-v``. Exit codes: 0 ok, 1 a check failed or work is pending, 2 usage or
-configuration error. No traceback unless ``-v``.
+configuration error. Errors are one line, password masked; ``-v`` shows the
+SQL and full tracebacks. Heavy imports (peewee, peewee-migrate) happen inside
+the commands so that the CLI starts fast.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 
@@ -20,6 +23,10 @@ class ConfigClickError(click.ClickException):
     exit_code = 2
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 class Context:
     def __init__(self, database: str | None, verbose: bool, from_env: bool = False):
         self.database_option = database
@@ -27,17 +34,19 @@ class Context:
         self.verbose = verbose
         self._db = None
         self.source = None
+        self._url = None
 
     def settings(self):
         from .config import read_settings
         return read_settings()
 
     def url(self):
-        from .config import resolve_url
-        url, self.source = resolve_url(self.database_option)
-        if self.from_env:
-            self.source = "env"
-        return url
+        if self._url is None:
+            from .config import resolve_url
+            self._url, self.source = resolve_url(self.database_option)
+            if self.from_env:
+                self.source = "env"
+        return self._url
 
     def open(self):
         import store
@@ -45,19 +54,42 @@ class Context:
             self._db = store.connect(self.url())
         return self._db
 
+    def apps(self, app=None):
+        from .errors import ConfigError
+        from .migrate import load_apps
+        names = self.settings().apps
+        if app:
+            if app not in names:
+                raise ConfigError(f"unknown app {app!r}; configured apps: "
+                                  f"{', '.join(names) or 'none'} (setup.cfg [store] apps)")
+            names = (app,)
+        return load_apps(names)
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
-
-def _fail(ctx: Context, exc: Exception):
-    from .errors import ConfigError
-    if ctx.verbose:
-        raise exc
-    message = _one_line(exc)
-    if isinstance(exc, ConfigError):
-        raise ConfigClickError(message) from None
-    raise StoreClickError(message) from None
+def handle_errors(func):
+    """One line per error, the right exit code, credentials masked."""
+    @functools.wraps(func)
+    def wrapper(ctx: Context, *args, **kwargs):
+        from .errors import ConfigError, StoreError
+        from .url import mask_password
+        try:
+            return func(ctx, *args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if ctx.verbose:
+                raise
+            try:
+                url = ctx.url()
+            except Exception:
+                url = None
+            message = _one_line(mask_password(str(exc), url))
+            if isinstance(exc, ConfigError):
+                raise ConfigClickError(message) from None
+            if not isinstance(exc, StoreError):
+                message = f"{type(exc).__name__}: {message}"
+            raise StoreClickError(message) from None
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,67 +105,148 @@ def main(click_ctx, database, verbose):
                             from_env=source == click.core.ParameterSource.ENVIRONMENT)
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
-        logging.getLogger("peewee").setLevel(logging.DEBUG)
 
 
 @main.command()
 @click.argument("app", required=False)
-@click.option("--to", "to", metavar="NAME", help="Stop after this migration.")
+@click.option("--to", "to", metavar="NAME", help="Stop after this migration (needs APP).")
 @click.option("--fake", is_flag=True, help="Record migrations as applied without running them.")
+@click.option("--force", is_flag=True, help="Accept applied migration files edited since they ran.")
 @click.pass_obj
-def migrate(ctx: Context, app, to, fake):
+@handle_errors
+def migrate(ctx: Context, app, to, fake, force):
     """Apply pending migrations (every app in setup.cfg, or APP)."""
-    from .errors import ConfigError, StoreError
     from . import migrate as runner
-    try:
-        apps = ctx.settings().apps
-        if app:
-            if app not in apps:
-                raise ConfigError(
-                    f"unknown app {app!r}; configured apps: {', '.join(apps) or 'none'}")
-            apps = (app,)
-        db = ctx.open()
-        click.echo(f"database: {db.url.masked()} ({ctx.source})")
-        if not apps:
-            click.echo("no apps configured in setup.cfg [store] apps: nothing to migrate")
-            return
-        for result in runner.migrate(db, apps, to=to, fake=fake):
-            if result.applied:
-                for name in result.applied:
-                    click.echo(f"{result.app}: applied {name}" + (" (fake)" if fake else ""))
-            else:
-                click.echo(f"{result.app}: up to date")
-    except StoreError as exc:
-        _fail(ctx, exc)
-    except Exception as exc:  # driver errors: one line, credentials masked
-        from .url import mask_password
-        if ctx.verbose:
-            raise
-        raise StoreClickError(_one_line(mask_password(
-            f"{type(exc).__name__}: {exc}", ctx.url()))) from None
+    from .errors import ConfigError
+    if to and not app:
+        raise ConfigError("--to needs an APP")
+    apps = ctx.apps(app)
+    db = ctx.open()
+    click.echo(f"database: {db.url.masked()} ({ctx.source})")
+    if not apps:
+        click.echo("no apps configured in setup.cfg [store] apps: nothing to migrate")
+        return
+    for result in runner.migrate(db, apps, to=to, fake=fake, force=force):
+        for name in result.applied:
+            click.echo(f"{result.app}: applied {name}" + (" (fake)" if fake else ""))
+        if not result.applied:
+            click.echo(f"{result.app}: up to date")
+
+
+@main.command()
+@click.argument("app")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="How many migrations to roll back (default 1).")
+@click.option("--to", "to", metavar="NAME", help="Roll back every migration after NAME.")
+@click.option("--fake", is_flag=True, help="Remove from the history without running.")
+@click.pass_obj
+@handle_errors
+def rollback(ctx: Context, app, steps, to, fake):
+    """Roll back APP's latest migration(s)."""
+    from . import migrate as runner
+    from .errors import ConfigError
+    if steps and to:
+        raise ConfigError("give --steps or --to, not both")
+    (app_obj,) = ctx.apps(app)
+    rolled = runner.rollback(ctx.open(), app_obj, steps=steps or 1, to=to, fake=fake)
+    for name in rolled:
+        click.echo(f"{app}: rolled back {name}")
+    if not rolled:
+        click.echo(f"{app}: nothing to roll back")
 
 
 @main.command()
 @click.pass_obj
+@handle_errors
+def status(ctx: Context):
+    """Every app's migrations: applied, pending, edited. Exit 1 if any pending or edited."""
+    from . import migrate as runner
+    apps = ctx.apps()
+    db = ctx.open()
+    click.echo(f"database: {db.url.masked()} ({ctx.source})")
+    work = False
+    for app, states in runner.status(db, apps).items():
+        for state in states:
+            click.echo(f"{app:12} {state.state:8} {state.name}")
+            work = work or state.state in ("pending", "edited", "missing")
+        if not states:
+            click.echo(f"{app:12} (no migrations)")
+    if work:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("app", required=False)
+@click.pass_obj
+@handle_errors
+def history(ctx: Context, app):
+    """Applied migrations with their time and checksum, oldest first."""
+    from .migrate import StoreRouter
+    db = ctx.open()
+    for app_obj in ctx.apps(app):
+        for name, row in StoreRouter(db, app_obj).applied().items():
+            stamp = row.migrated_at.isoformat(sep=" ", timespec="seconds") if row.migrated_at else "-"
+            click.echo(f"{app_obj.name:12} {stamp}  {(row.checksum or '-')[:12]}  {name}")
+
+
+@main.command()
+@click.argument("app", required=False)
+@click.option("--to", "to", metavar="NAME", help="Stop after this migration (needs APP).")
+@click.pass_obj
+@handle_errors
+def sql(ctx: Context, app, to):
+    """Print the SQL a migrate would run on this backend; change nothing."""
+    from . import migrate as runner
+    from .errors import ConfigError
+    if to and not app:
+        raise ConfigError("--to needs an APP")
+    db = ctx.open()
+    current = None
+    for app_name, name, statement in runner.plan_sql(db, ctx.apps(app), to=to):
+        if (app_name, name) != current:
+            click.echo(f"-- {app_name} {name}")
+            current = (app_name, name)
+        click.echo(statement.rstrip(";") + ";")
+
+
+@main.command()
+@click.argument("app")
+@click.option("--yes", is_flag=True, help="Confirm: roll back every migration of APP.")
+@click.pass_obj
+@handle_errors
+def reset(ctx: Context, app, yes):
+    """Roll back every migration of APP and drop its history table."""
+    from . import migrate as runner
+    from .errors import ConfigError, MigrationError
+    from .migrate import StoreRouter
+    if not yes:
+        raise ConfigError("reset drops every table of the app: pass --yes to confirm")
+    (app_obj,) = ctx.apps(app)
+    db = ctx.open()
+    rolled = runner.rollback(db, app_obj, steps=None)
+    for name in rolled:
+        click.echo(f"{app}: rolled back {name}")
+    left = [t for t in app_obj.tables if db.table_exists(t)]
+    if left:
+        raise MigrationError(f"{app}: tables still present after rolling back: "
+                             f"{', '.join(left)}", app=app)
+    router = StoreRouter(db, app_obj)
+    router.model.drop_table(safe=True)
+    click.echo(f"{app}: reset (history table {app_obj.history_table} dropped)")
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
 def info(ctx: Context):
     """Show the database in use (password masked), its backend and version."""
-    from .errors import StoreError
-    try:
-        db = ctx.open()
-        version = db.server_version
-        if isinstance(version, tuple):
-            version = ".".join(map(str, version))
-        click.echo(f"database: {db.url.masked()} ({ctx.source})")
-        click.echo(f"backend:  {db.features.name} {version}")
-        click.echo(f"apps:     {', '.join(ctx.settings().apps) or 'none'}")
-    except StoreError as exc:
-        _fail(ctx, exc)
-    except Exception as exc:
-        from .url import mask_password
-        if ctx.verbose:
-            raise
-        raise StoreClickError(_one_line(mask_password(
-            f"{type(exc).__name__}: {exc}", ctx.url()))) from None
+    db = ctx.open()
+    version = db.server_version
+    if isinstance(version, tuple):
+        version = ".".join(map(str, version))
+    click.echo(f"database: {db.url.masked()} ({ctx.source})")
+    click.echo(f"backend:  {db.features.name} {version}")
+    click.echo(f"apps:     {', '.join(ctx.settings().apps) or 'none'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

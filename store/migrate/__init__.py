@@ -1,23 +1,19 @@
-"""Running migrations: one peewee-migrate Router per app.
+"""Migrations: one peewee-migrate router per app, run against the live database.
 
 An app is a models package plus ``migrations/<app>/`` with its own history
-table ``<app>_migrate_history``. Apps are listed in ``setup.cfg [store] apps``.
-This module is the runner the CLI uses; autogenerate, SQLite rebuilds,
-checksums and locking build on it.
+table ``<app>_migrate_history`` (see ``apps.py``). ``runner.StoreRouter``
+applies and rolls back; this module is the small API the CLI and scripts use.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ConfigError, MigrationError
+from .apps import App, load_app, load_apps
+from .runner import MigrationState, StoreRouter
 
-log = logging.getLogger("store.migrate")
-
-
-def history_table(app: str) -> str:
-    return f"{app}_migrate_history"
+__all__ = ["App", "load_app", "load_apps", "StoreRouter", "MigrationState",
+           "migrate", "rollback", "status", "plan_sql", "AppResult"]
 
 
 @dataclass
@@ -26,29 +22,33 @@ class AppResult:
     applied: list = field(default_factory=list)
 
 
-def _router(db, app: str, root: Path):
-    from peewee_migrate import Router
-
-    folder = root / app
-    if not folder.is_dir():
-        raise ConfigError(f"app {app!r}: migrations folder {folder} does not exist "
-                          f"(create it, or remove {app!r} from setup.cfg [store] apps)")
-    return Router(db, migrate_dir=folder, migrate_table=history_table(app), logger=log)
+def _apps(apps):
+    return [a if isinstance(a, App) else load_app(a) for a in apps]
 
 
-def migrate(db, apps, root="migrations", *, to=None, fake=False):
-    """Apply pending migrations of each app in order; return per-app results."""
-    root = Path(root)
+def migrate(db, apps, *, to=None, fake=False, force=False):
+    """Apply pending migrations of each app in order; ``to`` needs one app."""
+    apps = _apps(apps)
+    if to is not None and len(apps) != 1:
+        raise ConfigError("--to needs exactly one APP")
     results = []
     for app in apps:
-        router = _router(db, app, root)
-        todo = router.todo
-        if to is not None and to not in todo:
-            raise MigrationError(f"app {app!r} has no migration named {to!r}; "
-                                 f"known: {', '.join(todo) or 'none'}", app=app, migration=to)
-        try:
-            applied = router.run(to, fake=fake)
-        except Exception as exc:
-            raise MigrationError(f"app {app!r}: migration failed: {exc}", app=app) from exc
-        results.append(AppResult(app, applied))
+        router = StoreRouter(db, app)
+        results.append(AppResult(app.name, router.run(to, fake=fake, force=force)))
     return results
+
+
+def rollback(db, app, *, steps=1, to=None, fake=False):
+    app = _apps([app])[0]
+    return StoreRouter(db, app).rollback(steps, to, fake=fake)
+
+
+def status(db, apps):
+    return {app.name: StoreRouter(db, app).status() for app in _apps(apps)}
+
+
+def plan_sql(db, apps, *, to=None):
+    out = []
+    for app in _apps(apps):
+        out.extend((app.name, name, sql) for name, sql in StoreRouter(db, app).plan_sql(to))
+    return out

@@ -1,0 +1,66 @@
+"""Apps: a models package plus its migrations folder and history table.
+
+``setup.cfg [store] apps = forecast pricing`` names apps. An app name is
+looked up as the module ``store.apps.<name>`` (or a dotted module path for an
+app of your own), which must expose ``MODELS``: the app's registered models,
+in dependency order. Nothing is discovered by scanning packages.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+@dataclass
+class App:
+    name: str
+    models: list = field(default_factory=list)
+    migrations_dir: Path = Path("migrations")
+
+    @property
+    def history_table(self) -> str:
+        return f"{self.name}_migrate_history"
+
+    @property
+    def tables(self) -> list[str]:
+        return [m._meta.table_name for m in self.models]
+
+
+def load_app(name: str, root: str | Path = "migrations") -> App:
+    module_name = name if "." in name else f"store.apps.{name}"
+    short = name.rsplit(".", 1)[-1]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
+    models = getattr(module, "MODELS", None)
+    if models is None:
+        try:
+            models = importlib.import_module(module_name + ".models").MODELS
+        except (ImportError, AttributeError):
+            raise ConfigError(f"app {name!r}: {module_name} exposes no MODELS list") from None
+    return App(short, list(models), Path(root) / short)
+
+
+def load_apps(names, root: str | Path = "migrations") -> list[App]:
+    apps = [load_app(n, root) for n in names]
+    check_tables_disjoint(apps)
+    return apps
+
+
+def check_tables_disjoint(apps) -> None:
+    """Refuse two apps that would share a table by accident."""
+    owner = {}
+    for app in apps:
+        for model in app.models:
+            meta = model._meta
+            key = (meta.schema, meta.table_name)
+            if key in owner and owner[key] != app.name:
+                where = f"{meta.schema}.{meta.table_name}" if meta.schema else meta.table_name
+                raise ConfigError(
+                    f"apps {owner[key]!r} and {app.name!r} both define table {where!r}; "
+                    f"give one of them its own namespace (Meta.schema) or rename the table")
+            owner[key] = app.name
