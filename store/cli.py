@@ -57,13 +57,15 @@ class Context:
     def apps(self, app=None):
         from .errors import ConfigError
         from .migrate import load_apps
-        names = self.settings().apps
+        apps = load_apps(self.settings().apps)
         if app:
-            if app not in names:
+            chosen = [a for a in apps if a.name == app]
+            if not chosen:
                 raise ConfigError(f"unknown app {app!r}; configured apps: "
-                                  f"{', '.join(names) or 'none'} (setup.cfg [store] apps)")
-            names = (app,)
-        return load_apps(names)
+                                  f"{', '.join(a.name for a in apps) or 'none'} "
+                                  f"(setup.cfg [store] apps)")
+            return chosen
+        return apps
 
 
 def handle_errors(func):
