@@ -13,6 +13,16 @@ FOREIGN KEY           ``fk_<table>_<col>_<referenced table>``
 
 Declare table-level checks with ``Meta.checks = [Check("name", "sql")]``.
 An unnamed peewee ``Check`` in ``Meta.constraints`` is refused.
+
+``Meta.abstract = True`` (not inherited) marks a base with no table:
+``create_table`` refuses it and its foreign keys put no backref on the
+referenced model. Its fields and ``Meta.checks`` go to each concrete subclass,
+named with that subclass's table (CHECKs, indexes and ``fk_`` names alike).
+
+Writes through ``save``, ``create``, ``insert``, ``insert_many``, ``update``
+and ``bulk_update`` are validated field by field before the database is
+touched. ``repr`` is ``<Model field=value ...>`` unless a class (or a base)
+defines its own.
 """
 from __future__ import annotations
 
@@ -126,11 +136,36 @@ class StoreModelBase(peewee.ModelBase):
                                               if k != "abstract"})
         own_repr = "__repr__" in attrs
         cls = super().__new__(mcs, name, bases, attrs, **kwargs)
-        if not own_repr and "_store_repr" in dir(cls):
-            cls.__repr__ = cls._store_repr   # peewee's ModelBase sets its own
+        if not own_repr:
+            # peewee's ModelBase sets its own on every class: replace it by
+            # the nearest non-peewee __repr__ (a user's, or _store_repr).
+            inherited = None
+            for klass in cls.__mro__[1:]:
+                if "__repr__" in klass.__dict__:
+                    if klass.__module__ != peewee.__name__ and klass is not object:
+                        inherited = klass.__dict__["__repr__"]
+                    break
+            cls.__repr__ = inherited or cls._store_repr
         if hasattr(cls, "_meta"):
             cls._meta.abstract = abstract
+            if abstract:
+                _unregister_refs(cls)
         return cls
+
+
+def _unregister_refs(cls):
+    """An abstract model has no table: take its FKs' backrefs off the
+    referenced models (else ``delete_instance(recursive=True)`` and the
+    backref accessor would query a table that does not exist). Concrete
+    subclasses register their own copies."""
+    for field in list(cls._meta.refs):
+        rel_model = field.rel_model
+        cls._meta.remove_ref(field)
+        if not rel_model._meta.model_backrefs.get(cls):
+            rel_model._meta.model_backrefs.pop(cls, None)
+        accessor = rel_model.__dict__.get(field.backref)
+        if isinstance(accessor, peewee.BackrefAccessor) and accessor.field is field:
+            delattr(rel_model, field.backref)
 
 
 class Model(peewee.Model, metaclass=StoreModelBase):
@@ -149,16 +184,24 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         meta = cls._meta
         for constraint in meta.constraints or ():
             if isinstance(constraint, SQL) and constraint.sql.lstrip().upper().startswith("CHECK"):
+                expr = constraint.sql.strip()[5:].strip()
+                if expr.startswith("(") and expr.endswith(")"):
+                    expr = expr[1:-1]      # the one pair peewee.Check adds
                 raise ConfigError(
                     f"{cls.__name__}: unnamed CHECK {constraint.sql!r} in Meta.constraints; "
-                    f"name it: Meta.checks = [store.Check('rule_name', "
-                    f"{constraint.sql.strip()[6:].strip().strip('()')!r})]")
+                    f"name it: Meta.checks = [store.Check('rule_name', {expr!r})]")
         for spec in getattr(meta, "checks", None) or ():
             if not isinstance(spec, CheckSpec):
                 raise ConfigError(f"{cls.__name__}.Meta.checks must hold store.Check(...) "
                                   f"items, got {spec!r}")
         for field in meta.sorted_fields:
             if isinstance(field, peewee.ForeignKeyField):
+                # An inherited FK carries a deep copy of its target field
+                # (for "self", the base class's primary key): point it at
+                # the target model's own field.
+                target = field.rel_model._meta.fields.get(field.rel_field.name)
+                if target is not None:
+                    field.rel_field = target
                 if field.constraint_name is None or getattr(field, "_store_named", False):
                     field.constraint_name = constraint_name(
                         "fk", meta.table_name, field.column_name,
@@ -188,13 +231,15 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         if isinstance(rows, Node):
             return super().insert_many(rows, fields)
         rows = list(rows)
-        resolved = None
         if fields is not None:
             resolved = [getattr(cls, f) if isinstance(f, str) else f for f in fields]
+        else:                       # tuple rows without fields: peewee's default columns
+            resolved = (cls._meta.sorted_fields[1:] if cls._meta.auto_increment
+                        else cls._meta.sorted_fields)
         for row in rows:
             if isinstance(row, dict):
                 cls._validate_values(row)
-            elif resolved is not None:
+            else:
                 cls._validate_values(dict(zip(resolved, row)))
         return super().insert_many(rows, fields)
 
@@ -213,8 +258,20 @@ class Model(peewee.Model, metaclass=StoreModelBase):
             for field in self._meta.auto_now_fields:
                 setattr(self, field.name, now)
             if only is not None:
-                only = list(only) + [f for f in self._meta.auto_now_fields if f not in only]
+                # by name: ``field in only`` would compare with Field.__eq__
+                # (an always-true Expression)
+                names = {f if isinstance(f, str) else f.name for f in only}
+                only = list(only) + [f for f in self._meta.auto_now_fields
+                                     if f.name not in names]
         return super().save(force_insert=force_insert, only=only)
+
+    @classmethod
+    def bulk_update(cls, model_list, fields, batch_size=None):
+        model_list = list(model_list)
+        resolved = [cls._meta.combined[f] if isinstance(f, str) else f for f in fields]
+        for model in model_list:
+            cls._validate_values({f: getattr(model, f.safe_name) for f in resolved})
+        return super().bulk_update(model_list, fields, batch_size=batch_size)
 
     @classmethod
     def create_table(cls, safe=True, **options):
