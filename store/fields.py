@@ -93,6 +93,8 @@ class CharField(_TextMixin, peewee.CharField):
     """VARCHAR(n) on both; the length is enforced on SQLite by a CHECK
     ``ck_<table>_<column>_max_length`` (PostgreSQL enforces the type itself;
     the same CHECK is declared there too so both schemas carry the same names).
+    On write, more than ``max_length`` characters or a NUL character raises
+    ValidationError on both before the database is touched.
     """
 
     def store_checks(self):
@@ -120,6 +122,9 @@ class _IntegerMixin(StoreField):
             return
         if isinstance(value, float) and not value.is_integer():
             raise self.invalid(f"{value!r} is not an integer")
+        if isinstance(value, decimal.Decimal) and not (
+                value.is_finite() and value == value.to_integral_value()):
+            raise self.invalid(f"{value!r} is not an integer")   # int() would truncate
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -131,16 +136,21 @@ class _IntegerMixin(StoreField):
 
 
 class IntegerField(_IntegerMixin, peewee.IntegerField):
-    """32-bit on both: values outside [-2**31, 2**31-1] are refused on write
-    (PostgreSQL's ``integer``; SQLite would silently store 64 bits)."""
+    """32-bit on both: ``integer`` on PostgreSQL, INTEGER on SQLite. Values
+    outside [-2**31, 2**31-1] raise ValidationError on write (SQLite would
+    silently store 64 bits), as do non-integers (``1.5``, ``Decimal('1.5')``,
+    NaN, ``'12x'``); integral floats/Decimals and numeric strings are accepted.
+    WHERE operands are not range-checked (``f < 10**12`` is a fine query)."""
 
 
 class BigIntegerField(_IntegerMixin, peewee.BigIntegerField):
-    """64-bit on both."""
+    """64-bit on both (``bigint`` / INTEGER); outside [-2**63, 2**63-1] or not
+    an integer raises ValidationError on write."""
 
 
 class SmallIntegerField(_IntegerMixin, peewee.SmallIntegerField):
-    """16-bit on both."""
+    """16-bit on both (``smallint`` / INTEGER); outside [-2**15, 2**15-1] or
+    not an integer raises ValidationError on write."""
 
 
 class BooleanField(StoreField, peewee.BooleanField):
@@ -175,10 +185,23 @@ class JSONField(StoreField, peewee.JSONField):
     characters (``\\u0000``, which JSONB refuses) raise ValidationError on
     both backends. Path queries (``f['a'][0] == x``), ``contains``,
     ``has_key`` come from peewee's JSONField and give the same rows on both.
+    Comparing a path with a number (``f['weeks'][2] > 10``, ``<``, ``<=``,
+    ``>=``, ``between``, ``==``, ``!=``) compares numerically on both and
+    ``<``/``<=``/``>``/``>=``/``between``/``==`` match only rows whose path
+    holds a JSON number (SQLite would otherwise compare JSON text, ``'9' >
+    '10'``). ``f['k'].as_text()`` is the value as text on both (strings
+    unquoted, numbers and booleans as JSON text: ``'1'``, ``'true'``; JSON
+    null is SQL NULL); the text of floats in exponent form and of objects may
+    differ in spacing/notation. ``f.is_null()`` is SQL NULL; ``None`` writes
+    SQL NULL.
 
-    Known, documented difference: JSONB normalises numbers, so a float with an
-    integral value written in exponent form (``1e20``; Python writes floats of
-    1e16 and more that way) reads back from PostgreSQL as the equal ``int``.
+    Known, documented difference: JSONB normalises numbers, so a float of
+    magnitude 1e16 or more (Python writes those in exponent form, ``1e+16``;
+    all of them are integral) reads back from PostgreSQL as an ``int``: the
+    integer its shortest text names, ``int(Decimal(repr(f)))``. ``float()`` of
+    it is the original float on both; it is ``==`` the float when the float is
+    exactly that integer (``1e16``, ``-3e20``; not ``1.5e300``, whose binary
+    value differs from 15 followed by 299 zeros). SQLite returns the float.
     """
 
     def __init__(self, *args, **kwargs):
@@ -196,17 +219,33 @@ class JSONField(StoreField, peewee.JSONField):
             raise self.invalid("JSON text contains a NUL character (\\u0000)")
         return text
 
+    _jsonb = None
+    _json_types = ()
+
     def _db_hook(self, database):
         super()._db_hook(database)
         features = getattr(database, "features", None)
-        self._jsonb = database._adapter.jsonb_type if (
-            features is not None and features.native_json) else None
+        if features is not None and features.native_json:
+            adapter = database._adapter
+            self._jsonb = adapter.jsonb_type
+            self._json_types = (adapter.json_type, adapter.jsonb_type)
+        else:
+            self._jsonb = None
+            self._json_types = ()
+
+    def __getitem__(self, key):
+        return _JSONPath(self, (key,))
+
+    def path(self, *keys):
+        return _JSONPath(self, keys)
 
     def db_value(self, value):
         if value is None or isinstance(value, Node):
             return value
         if self._wrap is None:
             return value
+        if self._json_types and isinstance(value, self._json_types):
+            return value                       # already wrapped (contains, set, ...)
         text = self._dumps(value)              # validates, once
         if self._jsonb is not None:
             return self._jsonb(value, dumps=lambda _obj, _text=text: _text)
@@ -222,14 +261,85 @@ class JSONField(StoreField, peewee.JSONField):
                           {"sqlite": f"{_quote(self.column_name)} IS NULL OR json_valid({_quote(self.column_name)})"})]
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
+
+
+class _JSONPath(peewee.JSONPath):
+    """peewee's JSONPath, with comparisons against a number made numeric on
+    both backends (see ``JSONField``)."""
+
+    def _numeric(self, op, rhs):
+        field, keys = self._field, self._keys
+        helper = field._helper
+        if helper is None:
+            return None
+        if field._jsonb is not None:            # PostgreSQL: jsonb compares numbers numerically
+            lhs = helper.extract(field, keys)
+            is_number = peewee.fn.jsonb_typeof(lhs) == "number"
+            value = helper.compare_value(field, rhs)
+        else:                                   # SQLite: ->> yields an SQL number
+            lhs = helper.extract_text(field, keys)
+            is_number = peewee.fn.json_type(field, helper._path(keys)) \
+                .in_(["integer", "real"])
+            value = rhs
+            if isinstance(rhs, int) and not _INT64[0] <= rhs <= _INT64[1]:
+                if op in (peewee.OP.EQ, peewee.OP.NE):
+                    return None                # exact JSON-text equality below
+                value = float(rhs)
+        if op == peewee.OP.NE:
+            return ~(is_number & peewee.Expression(lhs, peewee.OP.EQ, value))
+        return is_number & peewee.Expression(lhs, op, value)
+
+    def _cmp(self, op, rhs):
+        if not self._as_text and _is_number(rhs):
+            expr = self._numeric(op, rhs)
+            if expr is not None:
+                return expr
+        return super()._cmp(op, rhs)
+
+    def __eq__(self, rhs):
+        return self._cmp(peewee.OP.EQ, rhs) if _is_number(rhs) else super().__eq__(rhs)
+
+    def __ne__(self, rhs):
+        return self._cmp(peewee.OP.NE, rhs) if _is_number(rhs) else super().__ne__(rhs)
+
+    __hash__ = peewee.JSONPath.__hash__
+
+    def __sql__(self, ctx):
+        field, keys = self._field, self._keys
+        if self._as_text and keys and field._helper is not None and field._jsonb is None:
+            # SQLite's ->> yields SQL numbers (1, 0 for true/false); render
+            # PostgreSQL's #>> text instead: strings unquoted, JSON null as
+            # SQL NULL, other values as their JSON text.
+            helper = field._helper
+            return ctx.sql(peewee.Case(
+                peewee.fn.json_type(field, helper._path(keys)),
+                [("text", helper.extract_text(field, keys)), ("null", None)],
+                helper.extract(field, keys)))
+        return super().__sql__(ctx)
+
+    def between(self, lo, hi):
+        if not self._as_text and _is_number(lo) and _is_number(hi):
+            low, high = self._numeric(peewee.OP.GTE, lo), self._numeric(peewee.OP.LTE, hi)
+            if low is not None and high is not None:
+                return low & high
+        return super().between(lo, hi)
+
+
 # --- Enum -------------------------------------------------------------------------
 
 class EnumField(StoreField, peewee.CharField):
     """A Python ``enum.Enum`` stored as the member's text value (VARCHAR) with
     ``CHECK (col IN (...))`` named ``ck_<table>_<column>_enum`` on both
     backends; never a PostgreSQL enum type, so dropping the table leaves
-    nothing behind. Accepts a member or its value; anything else raises
-    ValidationError before the database is touched. Reads back the member.
+    nothing behind. Accepts a member or its value; anything else (another
+    enum's member, a name, an unhashable value) raises ValidationError before
+    the database is touched; raw SQL with another value is refused by the
+    CHECK (``store.CheckViolation``). Reads back the member.
     """
 
     def __init__(self, enum_class, *args, **kwargs):
@@ -248,7 +358,10 @@ class EnumField(StoreField, peewee.CharField):
     def _member(self, value):
         if isinstance(value, self.enum_class):
             return value
-        member = self._by_value.get(value)
+        try:
+            member = self._by_value.get(value)
+        except TypeError:                      # unhashable (a list, a dict)
+            member = None
         if member is None:
             allowed = ", ".join(repr(v) for v in self._by_value)
             raise self.invalid(f"{value!r} is not one of {allowed}", value)
@@ -290,10 +403,16 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
     ``Decimal('0.1')`` in ``DecimalField(10, 2)`` reads ``Decimal('0.10')``.
 
     Precision limit: ``max_digits <= 18`` (a signed 64-bit integer on SQLite).
-    A value with more integer digits than ``max_digits - decimal_places``, NaN
-    or Infinity raises ValidationError. Use ``field.sum()`` / ``field.avg()``
-    for aggregates: they return Decimal on both (a bare ``fn.SUM(field)``
-    returns the backend's raw type, the scaled integer on SQLite).
+    A value with more integer digits than ``max_digits - decimal_places``
+    (after rounding), NaN, Infinity or a non-number raises ValidationError.
+    Values in WHERE clauses are rounded to the scale the same way on both
+    (``amount > Decimal('1.505')`` means ``amount > 1.51``); numbers too large
+    for the column still compare correctly (``amount < Decimal('1e20')``).
+    Use ``field.sum()`` / ``field.avg()`` for aggregates: they return Decimal
+    on both (a bare ``fn.SUM(field)`` returns the backend's raw type, the
+    scaled integer on SQLite). ``sum()`` is exact; ``avg()`` is rounded half
+    away from zero to the scale (on SQLite it is computed in floating point
+    over the scaled integers, exact to about 15 significant digits).
     """
 
     field_type = "EXACT_DECIMAL"
@@ -323,7 +442,10 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
             raise self.invalid(f"{value!r} is not a decimal number") from None
         if not number.is_finite():
             raise self.invalid(f"{value!r} is not a finite number")
-        return number.quantize(self._exp, rounding=decimal.ROUND_HALF_UP)
+        # enough precision for any magnitude (the default 28 digits would
+        # make quantize fail on 1e300 or on -10**30 in a WHERE clause)
+        context = decimal.Context(prec=max(28, number.adjusted() + self.decimal_places + 2))
+        return number.quantize(self._exp, rounding=decimal.ROUND_HALF_UP, context=context)
 
     def validate(self, value):
         if value is None or isinstance(value, Node):
@@ -338,7 +460,11 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
             return value
         number = self._quantize(value)
         if self.backend == "sqlite":
-            return int(number.scaleb(self.decimal_places))
+            scaled = int(number.scaleb(self.decimal_places))
+            # Writes are validated to fit; a larger number can only be a
+            # comparison operand (WHERE amount < 1e20): any 64-bit bound
+            # beyond every storable value compares the same way.
+            return max(_INT64[0], min(_INT64[1], scaled))
         return number
 
     def python_value(self, value):
@@ -355,7 +481,8 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
 
     def avg(self):
         """AVG of the column as a Decimal quantized to the field's scale."""
-        return peewee.fn.AVG(self).python_value(self._avg_value)
+        # coerce(True): peewee ignores python_value on AVG otherwise
+        return peewee.fn.AVG(self).coerce(True).python_value(self._avg_value)
 
     def _avg_value(self, value):
         if value is None:
@@ -371,7 +498,9 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
 
 class UUIDField(_BackendHook, StoreField, peewee.Field):
     """UUIDs: native ``uuid`` on PostgreSQL, canonical 36-character lowercase
-    text on SQLite (with a CHECK on the length). Reads back ``uuid.UUID``.
+    text on SQLite (with a CHECK ``ck_<table>_<column>_uuid`` on the length).
+    Accepts ``uuid.UUID``, any spelling ``uuid.UUID()`` parses, or 16 bytes;
+    anything else raises ValidationError on write. Reads back ``uuid.UUID``.
     As a primary key (``UUIDField(primary_key=True)``) the default is
     ``uuid.uuid4``, generated in Python, not by the database.
     """
@@ -424,8 +553,10 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
 
     PostgreSQL: ``timestamptz``. SQLite: fixed-width ISO-8601 text
     ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` so text order is time order.
-    A naive datetime raises ValidationError on both: store does not guess a
-    timezone. Microsecond precision on both.
+    Accepts aware datetimes and aware ISO-8601 strings; a naive datetime (or
+    naive string), a non-datetime, or one that leaves the year 1..9999 range
+    when converted to UTC raises ValidationError on both: store does not
+    guess a timezone. Microsecond precision on both.
     """
 
     field_type = "TIMESTAMPTZ"
@@ -447,7 +578,10 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
         if value.tzinfo is None or value.utcoffset() is None:
             raise self.invalid("naive datetime: attach a timezone "
                                "(e.g. datetime.now(timezone.utc))")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:                  # e.g. 0001-01-01 00:00+05:30
+            raise self.invalid(f"{value!r} is outside the datetime range in UTC") from None
 
     def validate(self, value):
         if value is not None and not isinstance(value, Node):
