@@ -27,7 +27,7 @@ def read_settings(directory: str | os.PathLike | None = None) -> Settings:
     path = Path(directory or os.getcwd()) / "setup.cfg"
     if not path.is_file():
         return Settings(None, (), None)
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 
 import peewee
-from peewee import OP, Context, Expression, NodeList, SQL, fn
+from peewee import OP, Context, Expression, NodeList, SQL, Value, fn
 from playhouse.pool import _PooledPostgresqlDatabase
 
 from . import errors
@@ -49,6 +50,20 @@ POSTGRES_FEATURES = Features("postgresql", native_json=True, native_uuid=True,
 
 def features(db) -> Features:
     return db.features
+
+
+def _number(url: DatabaseURL, key, default, cast=int):
+    value = url.option(key)
+    if value is None:
+        return default
+    try:
+        number = cast(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number < float("inf"):
+        raise errors.ConfigError(f"database URL option {key}={value!r} must be a "
+                                 f"non-negative {'integer' if cast is int else 'number'}")
+    return number
 
 
 class StoreDatabaseMixin:
@@ -114,13 +129,16 @@ class _SqliteContext(Context):
         return type(self)(**self.state.settings)
 
     def sql(self, obj):
-        if isinstance(obj, Expression) and obj.op == OP.ILIKE:
-            rhs = obj.rhs
+        if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
+            rhs, lhs = obj.rhs, obj.lhs
             if isinstance(rhs, NodeList) and len(rhs.nodes) == 3:   # pattern ESCAPE '\'
-                rhs = NodeList((fn.store_lower(rhs.nodes[0]),) + tuple(rhs.nodes[1:]))
+                pattern, tail = rhs.nodes[0], tuple(rhs.nodes[1:])
             else:
-                rhs = fn.store_lower(rhs)
-            obj = Expression(fn.store_lower(obj.lhs), OP.LIKE, rhs, flat=obj.flat)
+                # PostgreSQL's LIKE escapes with a backslash by default
+                pattern, tail = rhs, (SQL("ESCAPE"), Value("\\", converter=False))
+            if obj.op == OP.ILIKE:
+                lhs, pattern = fn.store_lower(lhs), fn.store_lower(pattern)
+            obj = Expression(lhs, OP.LIKE, NodeList((pattern,) + tail), flat=obj.flat)
         return super().sql(obj)
 
 
@@ -147,15 +165,32 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
                 % (".".join(map(str, sqlite_version_info)),
                    ".".join(map(str, MIN_SQLITE))))
         self.url = url
-        timeout = float(url.option("timeout", 10))
+        timeout = _number(url, "timeout", 10.0, float)
         pragmas = [("foreign_keys", 1), ("case_sensitive_like", 1),
                    ("busy_timeout", int(timeout * 1000))]
         if not url.is_memory:
-            pragmas.insert(0, ("journal_mode", "wal"))
             pragmas.append(("synchronous", "normal"))
         path = url.database if url.is_memory else os.path.abspath(url.database)
         super().__init__(path, pragmas=pragmas, timeout=timeout, **kwargs)
         self.register_function(_lower, "store_lower", 1, deterministic=True)
+
+    def _set_pragmas(self, conn):
+        if not self.url.is_memory:
+            self._set_wal(conn)
+        super()._set_pragmas(conn)
+
+    def _set_wal(self, conn):
+        # Two connections switching a file to WAL at once can get SQLITE_BUSY
+        # without the busy handler being called (deadlock avoidance): retry.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = wal").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     # Integrity errors ----------------------------------------------------
     def _translate(self, exc, sql, params):
@@ -170,6 +205,13 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             m = _UNIQUE_COLS.search(message)
             if not m:
                 return None
+            named = re.fullmatch(r"index '(.+)'", m.group(1).strip())
+            if named:                      # a unique index on expressions
+                row = self.cursor().execute(
+                    "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
+                    (named.group(1),)).fetchone()
+                return errors.violation("unique", table=row[0] if row else None,
+                                        constraint=named.group(1))
             cols = [c.strip() for c in m.group(1).split(",")]
             table = cols[0].split(".", 1)[0]
             columns = [c.split(".", 1)[1] for c in cols]
@@ -319,12 +361,9 @@ class PooledPostgresStore(_PooledPostgresqlDatabase, PostgresStore):
     """PostgresStore with peewee's connection pool (``?pool=true``)."""
 
     def __init__(self, url: DatabaseURL, **kwargs):
-        max_connections = int(url.option("max_connections", 20))
-        stale = url.option("stale_timeout")
-        wait = url.option("timeout")
-        super().__init__(url, max_connections=max_connections,
-                         stale_timeout=int(stale) if stale else None,
-                         timeout=int(wait) if wait else None, **kwargs)
+        super().__init__(url, max_connections=_number(url, "max_connections", 20),
+                         stale_timeout=_number(url, "stale_timeout", None),
+                         timeout=_number(url, "timeout", None), **kwargs)
 
 
 # --- opening ------------------------------------------------------------------
@@ -334,5 +373,8 @@ def open_database(url: str | DatabaseURL, **kwargs):
     parsed = parse_url(url)
     if parsed.backend == "sqlite":
         return SqliteStore(parsed, **kwargs)
-    pool = str(parsed.option("pool", "false")).lower() in ("1", "true", "yes", "on")
+    flag = str(parsed.option("pool", "false")).lower()
+    if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise errors.ConfigError(f"database URL option pool={flag!r} must be true or false")
+    pool = flag in ("1", "true", "yes", "on")
     return (PooledPostgresStore if pool else PostgresStore)(parsed, **kwargs)

@@ -23,7 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .errors import ConfigError
 
 ACCEPTED = ("sqlite:///PATH", "sqlite:///:memory:",
-            "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
+            "postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME",
+            "postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 STORE_PG_OPTIONS = {"pool", "max_connections", "stale_timeout", "timeout"}
 LIBPQ_OPTIONS = {
@@ -55,16 +56,20 @@ def _raw_password(raw: str) -> str | None:
 def _masked_raw(raw: str) -> str:
     """Mask a URL string we could not parse (best effort, never leaks)."""
     try:
-        parts = urlsplit(raw)
-        if parts.password:
-            return raw.replace(":" + parts.password + "@", ":" + MASK + "@", 1)
+        password = urlsplit(raw).password
     except ValueError:
-        pass
-    if "@" in raw and "://" in raw:
-        scheme, rest = raw.split("://", 1)
+        password = None
+    if password and ":" + password + "@" in raw:
+        return raw.replace(":" + password + "@", ":" + MASK + "@", 1)
+    # urlsplit misreads a password holding '/', '?' or '#': cut at the last '@'
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        scheme, rest = "", raw
+    if "@" in rest:
         creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:{MASK}@{host}"
+        user, colon, _ = creds.partition(":")
+        if colon:
+            return f"{scheme}{sep}{user}:{MASK}@{host}"
     return raw
 
 
@@ -140,7 +145,7 @@ def parse_url(raw: str) -> DatabaseURL:
 def _error(message: str, raw: str | None) -> ConfigError:
     message = f"{message}; accepted: {', '.join(ACCEPTED)}"
     if raw:
-        message = mask_password(message, raw)
+        message = message.replace(raw, _masked_raw(raw))
     return ConfigError(message)
 
 
@@ -161,7 +166,7 @@ def _parse_sqlite(raw: str) -> DatabaseURL:
     if path in ("", "/", "/:memory:", ":memory:"):
         return DatabaseURL("sqlite", ":memory:", options=options)
     if not path.startswith("/"):
-        raise _error(f"malformed SQLite URL {raw!r} (a host is not allowed; "
+        raise _error(f"malformed SQLite URL {_masked_raw(raw)!r} (a host is not allowed; "
                      "use three slashes for a relative path, four for an "
                      "absolute one)", raw)
     path = unquote(path[1:])
@@ -173,7 +178,8 @@ def _parse_postgres(raw: str) -> DatabaseURL:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as exc:
-        raise _error(f"malformed PostgreSQL URL {_masked_raw(raw)!r} ({exc})", raw) from None
+        detail = "bad port" if "port" in str(exc).lower() else "bad host"
+        raise _error(f"malformed PostgreSQL URL {_masked_raw(raw)!r} ({detail})", raw) from None
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise _error(f"PostgreSQL URL {_masked_raw(raw)!r} names no database", raw)
