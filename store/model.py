@@ -110,8 +110,54 @@ class StoreMetadata(peewee.Metadata):
         return out
 
 
+#: Index methods only PostgreSQL has. An index declared ``using="gin"`` (or
+#: gist, brin, hash, spgist) is created on PostgreSQL and skipped on SQLite,
+#: which has no such method; a documented, tested difference.
+POSTGRES_ONLY_INDEX_METHODS = frozenset({"gin", "gist", "brin", "hash", "spgist"})
+
+
+def index_applies(index, backend: str) -> bool:
+    """Whether ``index`` exists on ``backend`` (see POSTGRES_ONLY_INDEX_METHODS)."""
+    using = getattr(index, "_using", None)
+    if backend == "sqlite" and using and str(using).lower() in POSTGRES_ONLY_INDEX_METHODS:
+        return False
+    return True
+
+
+def _boolean_literals(node):
+    """``active = True`` in an index's WHERE, with booleans as TRUE/FALSE.
+
+    peewee inlines index parameters (psycopg 3 cannot bind them in DDL) with
+    ``_query_val_transform``, which writes a bool as 1/0: PostgreSQL then
+    refuses ``boolean = integer``. TRUE/FALSE work on both backends."""
+    if isinstance(node, bool):
+        return SQL("TRUE" if node else "FALSE")
+    if isinstance(node, peewee.Expression):
+        return peewee.Expression(_boolean_literals(node.lhs), node.op,
+                                 _boolean_literals(node.rhs), node.flat)
+    return node
+
+
 class StoreSchemaManager(peewee.SchemaManager):
-    """Adds the model's named CHECKs for the target backend to CREATE TABLE."""
+    """Adds the model's named CHECKs for the target backend to CREATE TABLE,
+    and renders booleans in partial-index predicates portably."""
+
+    def _create_indexes(self, safe=True):
+        return [self._create_index(index, safe)
+                for index in self.model._meta.fields_to_index()
+                if index_applies(index, self.database.features.name)]
+
+    def _drop_indexes(self, safe=True):
+        return [self._drop_index(index, safe)
+                for index in self.model._meta.fields_to_index()
+                if isinstance(index, peewee.Index)
+                and index_applies(index, self.database.features.name)]
+
+    def _create_index(self, index, safe=True):
+        if isinstance(index, peewee.Index) and index._where is not None:
+            index = index.clone()
+            index._where = _boolean_literals(index._where)
+        return super()._create_index(index, safe)
 
     def _create_table(self, safe=True, **options):
         meta = self.model._meta
@@ -210,6 +256,18 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         meta.auto_now_fields = [f for f in meta.sorted_fields
                                 if getattr(f, "auto_now", False)]
 
+    def __init__(self, *args, **kwargs):
+        loaded = bool(kwargs.get("__no_default__"))
+        super().__init__(*args, **kwargs)
+        pk = self._meta.primary_key
+        # A new instance whose primary key came from a Python default (a
+        # UUID made in the app) is inserted by its first save(); peewee
+        # would issue an UPDATE that matches no row (Django does the same).
+        self._store_unsaved_default_pk = (
+            not loaded and isinstance(pk, peewee.Field)
+            and not self._meta.auto_increment and pk.default is not None
+            and pk.name not in kwargs)
+
     # -- writes are validated before the database is touched ------------------
     @classmethod
     def _validate_values(cls, data):
@@ -253,7 +311,9 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         return peewee.ModelUpdate(cls, data)
 
     def save(self, force_insert=False, only=None):
-        if self._pk is not None and not force_insert:
+        if self.__dict__.get("_store_unsaved_default_pk"):
+            force_insert = True
+        elif self._pk is not None and not force_insert:
             now = utcnow()
             for field in self._meta.auto_now_fields:
                 setattr(self, field.name, now)
@@ -263,7 +323,9 @@ class Model(peewee.Model, metaclass=StoreModelBase):
                 names = {f if isinstance(f, str) else f.name for f in only}
                 only = list(only) + [f for f in self._meta.auto_now_fields
                                      if f.name not in names]
-        return super().save(force_insert=force_insert, only=only)
+        rows = super().save(force_insert=force_insert, only=only)
+        self._store_unsaved_default_pk = False
+        return rows
 
     @classmethod
     def bulk_update(cls, model_list, fields, batch_size=None):

@@ -611,3 +611,87 @@ def test_rebind_to_other_backend(db, tables, request):
     # back on the first database: nothing of the other one leaked there
     db.bind_models([Maker, Gadget])
     assert Gadget.select().count() == 0
+
+
+# --- 9. primary keys made in Python, partial indexes ----------------------------------
+
+import uuid as _uuid
+
+
+class Ticket(store.Model):
+    id = store.UUIDField(primary_key=True, default=_uuid.uuid4)
+    title = store.CharField(max_length=50)
+    open = store.BooleanField(default=True)
+
+    class Meta:
+        table_name = "ticket"
+
+
+def test_save_inserts_new_row_with_python_default_pk(db, tables):
+    tables(Ticket)
+    ticket = Ticket(title="first")
+    assert ticket.id is not None            # made in Python before any write
+    assert ticket.save() == 1
+    assert Ticket.select().count() == 1
+    ticket.title = "renamed"                # a second save updates the same row
+    ticket.save()
+    assert [(t.id, t.title) for t in Ticket.select()] == [(ticket.id, "renamed")]
+    loaded = Ticket.get_by_id(ticket.id)    # a loaded row updates too
+    loaded.title = "again"
+    loaded.save()
+    assert Ticket.select().count() == 1 and Ticket.get().title == "again"
+
+
+def test_save_with_explicit_pk_keeps_peewee_update_semantics(db, tables):
+    tables(Ticket)
+    existing = Ticket.create(title="a")
+    # a new instance carrying an explicit pk addresses the existing row
+    assert Ticket(id=existing.id, title="b").save() == 1
+    assert Ticket.select().count() == 1 and Ticket.get().title == "b"
+
+
+def test_partial_index_with_boolean_predicate(db):
+    class Job(store.Model):
+        name = store.CharField()
+        active = store.BooleanField(default=True)
+
+        class Meta:
+            table_name = "job_partial"
+            database = db
+    Job.add_index(Job.index(Job.name, where=(Job.active == True),  # noqa: E712
+                            name="ix_job_partial_active_name"))
+    Job.create_table()
+    Job.create(name="x")
+    Job.create(name="y", active=False)
+    if db.features.name == "postgresql":
+        sql = db.execute_sql("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                             "'ix_job_partial_active_name'").fetchone()[0]
+        assert "WHERE active" in sql or "WHERE (active = true)" in sql
+    else:
+        sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = "
+                             "'ix_job_partial_active_name'").fetchone()[0]
+        assert "TRUE" in sql
+    assert [j.name for j in Job.select().where(Job.active == True)] == ["x"]  # noqa: E712
+
+
+def test_postgres_only_index_method_skipped_on_sqlite(db):
+    class Doc(store.Model):
+        tags = store.JSONField(default=list)
+
+        class Meta:
+            table_name = "doc_gin"
+            database = db
+    Doc.add_index(Doc.index(Doc.tags, using="gin", name="ix_doc_gin_tags"))
+    Doc.create_table()
+    Doc.create(tags=["a", "b"])
+    names = live_names(db, {"doc_gin"})["index"]
+    if db.features.name == "postgresql":
+        assert names == {"ix_doc_gin_tags"}
+        method = db.execute_sql(
+            "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+            "WHERE c.relname = 'ix_doc_gin_tags'").fetchone()[0]
+        assert method == "gin"
+    else:
+        assert names == set()
+    assert [d.tags for d in Doc.select().where(Doc.tags.contains(["a"]))] == [["a", "b"]]
+    Doc.drop_table()
