@@ -22,7 +22,7 @@ from .fields import (AutoField, BigAutoField, BigIntegerField, BooleanField,
                      CharField, CompositeKey, DateField, DateTimeTZField,
                      DecimalField, DoubleField, EnumField, FloatField,
                      ForeignKeyField, IntegerField, JSONField,
-                     SmallIntegerField, TextField, UUIDField, utcnow)
+                     SmallIntegerField, TextField, UUIDField, NOW, utcnow)
 from .model import Check, Model, TimestampedModel
 from .url import DatabaseURL, parse_url
 
@@ -32,7 +32,7 @@ __all__ = [
     "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
     "CompositeKey", "DateField", "DateTimeTZField", "DecimalField", "DoubleField",
     "EnumField", "FloatField", "ForeignKeyField", "IntegerField", "JSONField",
-    "SmallIntegerField", "TextField", "UUIDField", "utcnow",
+    "SmallIntegerField", "TextField", "UUIDField", "NOW", "utcnow",
     "StoreError", "ConfigError", "ValidationError", "MigrationError",
     "ConstraintViolation", "CheckViolation", "UniqueViolation",
     "ForeignKeyViolation", "NotNullViolation",

@@ -75,6 +75,11 @@ class StoreDatabaseMixin:
     def __repr__(self):
         return f"<{type(self).__name__} {self.url.masked()}>"
 
+    def get_context_options(self):
+        options = super().get_context_options()
+        options["store_backend"] = self.features.name    # read by StoreField.ddl
+        return options
+
     def bind_models(self, models, bind_refs=True, bind_backrefs=True):
         """Bind ``models`` to this database (re-binding from another is fine)."""
         for model in models:

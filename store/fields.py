@@ -18,10 +18,11 @@ import datetime as _dt
 import decimal
 import enum
 import json
+import threading
 import uuid
 
 import peewee
-from peewee import FieldDatabaseHook, Node
+from peewee import SQL, FieldDatabaseHook, Node, NodeList
 
 from .errors import ConfigError, ValidationError
 
@@ -58,8 +59,86 @@ def _literal(value: str) -> str:
     return "'%s'" % value.replace("'", "''")
 
 
+class _Now:
+    """The ``server_default`` meaning "the database's current time"."""
+
+    def __repr__(self):
+        return "store.NOW"
+
+    def __reduce__(self):
+        return "NOW"
+
+
+NOW = _Now()
+_BACKEND_LOCK = threading.Lock()
+
+
+def sql_literal(value) -> str:
+    """A Python value as an SQL literal valid on both backends."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (_dt.datetime, _dt.date, uuid.UUID)):
+        value = value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else str(value)
+    if isinstance(value, str):
+        return _literal(value)
+    raise ConfigError(f"cannot write {value!r} as an SQL literal")
+
+
 class StoreField:
-    """Mixin: qualified name for errors, write-time validation, CHECKs."""
+    """Mixin: qualified name for errors, write-time validation, CHECKs, and
+    ``server_default``: the column's DEFAULT in the database, for rows
+    written by raw SQL or other programs (the ORM sends ``default``).
+
+    ``server_default`` is a Python value (rendered per backend the way the
+    field stores it: JSON as ``'[]'::jsonb`` / ``'[]'``, a decimal scaled on
+    SQLite), ``store.NOW`` for the current time (aware timestamp fields), or
+    ``peewee.SQL("...")`` for an expression used as given on both.
+    """
+
+    def __init__(self, *args, server_default=None, **kwargs):
+        self.server_default = server_default
+        super().__init__(*args, **kwargs)
+
+    def server_default_sql(self, backend: str):
+        """The DEFAULT expression on ``backend``, or None."""
+        value = self.server_default
+        if value is None:
+            return None
+        if isinstance(value, SQL):
+            return value.sql
+        if value is NOW:
+            return self.now_sql(backend)
+        self.validate(value)
+        return self.literal_on(backend, value)
+
+    def now_sql(self, backend: str):
+        raise ConfigError(f"{self.qualified_name()}: server_default=store.NOW needs an "
+                          f"aware timestamp field (DateTimeTZField)")
+
+    def literal_on(self, backend: str, value) -> str:
+        """``value`` as an SQL literal of this column on ``backend``."""
+        if not hasattr(self, "backend"):
+            return sql_literal(self.db_value(value))
+        with _BACKEND_LOCK:
+            saved, self.backend = self.backend, backend
+            try:
+                return sql_literal(self.db_value(value))
+            finally:
+                self.backend = saved
+
+    def ddl(self, ctx):
+        node = super().ddl(ctx)
+        backend = ctx.state.store_backend
+        default = self.server_default_sql(backend) if backend else None
+        if default is not None:
+            node = NodeList((node, SQL(f"DEFAULT {default}")))
+        return node
 
     def qualified_name(self) -> str:
         model = getattr(self, "model", None)
@@ -221,6 +300,11 @@ class JSONField(StoreField, peewee.JSONField):
 
     _jsonb = None
     _json_types = ()
+
+    def literal_on(self, backend: str, value) -> str:
+        text = _literal(self._strict_dumps(value))
+        # SQLite: the json() the ORM path wraps values in (minified text)
+        return f"{text}::jsonb" if backend == "postgresql" else f"(json({text}))"
 
     def _db_hook(self, database):
         super()._db_hook(database)
@@ -566,6 +650,12 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
         if auto_now:
             kwargs.setdefault("default", utcnow)
         super().__init__(*args, **kwargs)
+
+    def now_sql(self, backend: str):
+        if backend == "postgresql":
+            return "CURRENT_TIMESTAMP"
+        # the fixed-width text db_value writes: microseconds, +00:00
+        return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000+00:00')"
 
     def _aware(self, value):
         if isinstance(value, str):
