@@ -237,6 +237,133 @@ def reset(ctx: Context, app, yes):
     click.echo(f"{app}: reset (history table {app_obj.history_table} dropped)")
 
 
+def _prove_backends(ctx: Context, prove_url, sqlite_only):
+    """Where ``create`` proves a migration: a scratch SQLite file always, and a
+    scratch schema on PostgreSQL (``--prove-url``, STORE_PROVE_POSTGRES_URL,
+    the configured database if it is PostgreSQL, else the local server)."""
+    import os
+
+    from .errors import ConfigError
+    from .url import parse_url
+    backends = {"sqlite": None}
+    if sqlite_only:
+        return backends
+    candidates = [prove_url, os.environ.get("STORE_PROVE_POSTGRES_URL")]
+    try:
+        url = ctx.url()
+        if parse_url(url).backend == "postgresql":
+            candidates.append(url)
+    except ConfigError:
+        pass
+    candidates.append("postgresql://postgres@127.0.0.1:5432/postgres")
+    for url in filter(None, candidates):
+        try:
+            from .database import open_database
+            db = open_database(url)
+            db.connect()
+            db.close()
+        except Exception:
+            if url == prove_url:
+                raise ConfigError(f"--prove-url {parse_url(url).masked()}: cannot connect")
+            continue
+        backends["postgresql"] = url
+        return backends
+    raise ConfigError("cannot prove the migration on PostgreSQL: no server answered; pass "
+                      "--prove-url postgresql://... (or STORE_PROVE_POSTGRES_URL), or "
+                      "--sqlite-only to prove it on SQLite alone")
+
+
+def _renames(values):
+    from .errors import ConfigError
+    out = {}
+    for value in values:
+        left, sep, new = value.partition("=")
+        table, dot, old = left.partition(".")
+        if not (sep and dot and table and old and new):
+            raise ConfigError(f"--rename {value!r}: write TABLE.OLD=NEW")
+        out[(table, old)] = new
+    return out
+
+
+@main.command()
+@click.argument("name")
+@click.option("--app", "app", required=True, help="The app whose models changed.")
+@click.option("--auto", is_flag=True, help="Write the operations from the model changes.")
+@click.option("--rename", "renames", multiple=True, metavar="TABLE.OLD=NEW",
+              help="Treat a removed and an added field as a rename (repeatable).")
+@click.option("--no-rename", "no_renames", multiple=True, metavar="TABLE.OLD",
+              help="Drop TABLE.OLD and add the new field, even if it looks renamed.")
+@click.option("--prove-url", metavar="URL",
+              help="PostgreSQL server for the proof (a scratch schema is used).")
+@click.option("--sqlite-only", is_flag=True, help="Prove on SQLite only.")
+@click.pass_obj
+@handle_errors
+def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite_only):
+    """Write migrations/APP/NNN_NAME.py (with --auto: from the model changes,
+    proved on scratch SQLite and PostgreSQL databases before it is written)."""
+    from .migrate import autogen
+    (app_obj,) = ctx.apps(app)
+    if not auto:
+        path = _empty_migration(app_obj, name)
+        click.echo(f"{app}: wrote {path} (empty: fill in migrate() and rollback())")
+        return
+    hints = _renames(renames)
+    refused = {tuple(v.split(".", 1)) for v in no_renames}
+
+    def ask(table, old, new):
+        if (table, old) in refused:
+            return False
+        if not sys.stdin.isatty():
+            raise autogen.rename_question(table, old, new)
+        return click.confirm(f"{table}: was {old!r} renamed to {new!r}?", default=True)
+
+    backends = _prove_backends(ctx, prove_url, sqlite_only)
+    result = autogen.create(app_obj, name, backends=backends, renames=hints, ask=ask)
+    if result.path is None:
+        click.echo(f"{app}: no changes; nothing written")
+        return
+    for line in result.plan.summary:
+        click.echo(f"  {line}")
+    click.echo(f"{app}: wrote {result.path} (proved up and down on "
+               f"{' and '.join(backends)})")
+
+
+def _empty_migration(app_obj, name):
+    from .migrate import autogen
+    from pathlib import Path
+    folder = Path(app_obj.migrations_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    new_name = autogen.next_name(folder, name)
+    path = folder / f"{new_name}.py"
+    path.write_text(f'"""{new_name}: written by hand."""\nimport peewee\nimport store\n\n\n'
+                    "def migrate(migrator, database, fake=False):\n    pass\n\n\n"
+                    "def rollback(migrator, database, fake=False):\n    pass\n",
+                    encoding="utf-8")
+    return path
+
+
+@main.command()
+@click.argument("app", required=False)
+@click.pass_obj
+@handle_errors
+def check(ctx: Context, app):
+    """Exit 1 if the models have changes no migration covers (what
+    `create --auto` would write); 0 when models and migrations agree."""
+    from .migrate import autogen
+    pending = False
+    for app_obj in ctx.apps(app):
+        plan = autogen.check(app_obj)
+        if plan:
+            pending = True
+            click.echo(f"{app_obj.name}: changes without a migration:")
+            for line in plan.summary:
+                click.echo(f"  {line}")
+        else:
+            click.echo(f"{app_obj.name}: models and migrations agree")
+    if pending:
+        sys.exit(1)
+
+
 @main.command()
 @click.pass_obj
 @handle_errors

@@ -1,8 +1,8 @@
 """Apps: a models package plus its migrations folder and history table.
 
 ``setup.cfg [store] apps = forecast pricing`` names apps. An app name is
-looked up as the module ``store.apps.<name>`` (or a dotted module path for an
-app of your own), which must expose ``MODELS``: the app's registered models,
+looked up as the module ``store.apps.<name>``, else the module ``<name>``
+(or a dotted module path, for an app of your own), which must expose ``MODELS``: the app's registered models,
 in dependency order. Nothing is discovered by scanning packages.
 """
 from __future__ import annotations
@@ -30,12 +30,20 @@ class App:
 
 
 def load_app(name: str, root: str | Path = "migrations") -> App:
-    module_name = name if "." in name else f"store.apps.{name}"
+    candidates = [name] if "." in name else [f"store.apps.{name}", name]
     short = name.rsplit(".", 1)[-1]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
+    module = None
+    for module_name in candidates:
+        try:
+            module = importlib.import_module(module_name)
+            break
+        except ModuleNotFoundError as exc:
+            if exc.name not in (module_name, "store.apps"):
+                raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
+        except ImportError as exc:
+            raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
+    if module is None:
+        raise ConfigError(f"app {name!r}: no module {' or '.join(candidates)}")
     models = getattr(module, "MODELS", None)
     if models is None:
         try:

@@ -9,7 +9,14 @@ Differences from ``peewee_migrate.Migrator``:
   app, the migration, the operation and the database's message;
 * the SQLite foreign-key handling is the runner's job (the pragma has to be
   switched outside the transaction), so ``migration_context`` only nests a
-  savepoint here.
+  savepoint here;
+* store's own operations, which ``create --auto`` writes and which take
+  store fields (their CHECKs and foreign key move with the column) and
+  rebuild SQLite tables safely where SQLite cannot ALTER (``ddl.py``):
+  ``create_table``, ``drop_table``, ``add_field``, ``drop_field``,
+  ``alter_field``, ``rename_field``, ``add_check``, ``drop_check``,
+  ``add_index``, ``drop_index``. peewee-migrate's own operations still work
+  for hand-written migrations.
 """
 from __future__ import annotations
 
@@ -39,6 +46,11 @@ class StoreMigrator(Migrator):
     app = None
     migration = None
 
+    def model(self, table):
+        """A model of ``table``: one this migration declared, else reflected
+        from the live database."""
+        return self.__get_model__(table)
+
     def __get_model__(self, model):
         if isinstance(model, str) and model not in self.orm.__models__ \
                 and model not in self.orm.__tables__:
@@ -54,6 +66,74 @@ class StoreMigrator(Migrator):
             return None
         models = Introspector.from_database(db).generate_models(table_names=[table])
         return models.get(table)
+
+    # -- store's operations --------------------------------------------------
+    def _ddl(self):
+        from .ddl import ddl_for
+        return ddl_for(self.__database__)
+
+    def _op(self, label, fn, *args):
+        def run():
+            return fn(*args)
+        run.__qualname__ = label
+        self.__ops__.append(run)
+
+    def create_table(self, model):
+        """Create ``model``'s table with its columns, CHECKs and foreign keys
+        (indexes are separate ``add_index`` operations)."""
+        meta = model._meta
+        meta.database = self.__database__
+        self.orm.add(model)
+        self._op(f"create_table({meta.table_name!r})", _create_table, model)
+        return model
+
+    def drop_table(self, model):
+        """Drop ``model``'s table (a frozen model class, so that a rollback
+        can re-create it and store can remove what belongs to it)."""
+        meta = model._meta
+        meta.database = self.__database__
+        self._op(f"drop_table({meta.table_name!r})", _drop_table, model)
+
+    def add_field(self, table, name, field):
+        self._op(f"add_field({table!r}, {name!r})",
+                 lambda: self._ddl().add_field(table, name, field))
+
+    def drop_field(self, table, name, field):
+        self._op(f"drop_field({table!r}, {name!r})",
+                 lambda: self._ddl().drop_field(table, name, field))
+
+    def alter_field(self, table, name, field, *, old):
+        self._op(f"alter_field({table!r}, {name!r})",
+                 lambda: self._ddl().alter_field(table, name, field, old))
+
+    def rename_field(self, table, old_name, new_name, field):
+        self._op(f"rename_field({table!r}, {old_name!r}, {new_name!r})",
+                 lambda: self._ddl().rename_field(table, old_name, new_name, field))
+
+    def add_check(self, table, name, sql):
+        self._op(f"add_check({table!r}, {name!r})",
+                 lambda: self._ddl().add_check(table, name, sql))
+
+    def drop_check(self, table, name, sql=None):
+        self._op(f"drop_check({table!r}, {name!r})",
+                 lambda: self._ddl().drop_check(table, name, sql))
+
+    def add_index(self, table, name, sql=None, *, sqlite=None, postgresql=None):
+        """Create index ``name``: ``sql`` on both backends, or ``sqlite=`` /
+        ``postgresql=`` per backend (a backend left out gets no index, e.g.
+        a GIN index on SQLite)."""
+        per = {"sqlite": sql or sqlite, "postgresql": sql or postgresql}
+        self._op(f"add_index({table!r}, {name!r})",
+                 lambda: self._ddl().add_index(table, name, per[self._backend()]))
+
+    def drop_index(self, table, name, *, only=None):
+        """Drop index ``name`` (``only="postgresql"``: it exists there only)."""
+        self._op(f"drop_index({table!r}, {name!r})",
+                 lambda: (only in (None, self._backend()))
+                 and self._ddl().drop_index(table, name))
+
+    def _backend(self):
+        return self.__database__.features.name
 
     def __call__(self):
         ops, self.__ops__ = self.__ops__, []
@@ -72,3 +152,16 @@ class StoreMigrator(Migrator):
                     f"{self.app} {self.migration}: operation {label} failed: "
                     f"{' '.join(str(exc).split())}",
                     app=self.app, migration=self.migration) from exc
+
+
+def _create_table(model):
+    manager = model._schema
+    manager.create_table(safe=False)
+    hook = getattr(manager, "create_table_extras", None)
+    if hook is not None:
+        hook()
+
+
+def _drop_table(model):
+    manager = model._schema
+    manager.drop_table(safe=False)

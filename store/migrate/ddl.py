@@ -1,0 +1,268 @@
+"""Schema changes per backend: one class each, the differences in one place.
+
+``PostgresDDL`` alters in place. ``SqliteDDL`` uses ``ALTER TABLE`` where
+SQLite can (add a plain nullable column, rename a column, indexes) and
+rebuilds the table (``rebuild.py``) for everything else. Both take store
+fields, whose CHECKs and foreign key are "owned" by the column: adding,
+dropping, changing or renaming the column adds, drops or renames them too.
+"""
+from __future__ import annotations
+
+import peewee
+
+from ..errors import MigrationError
+from .rebuild import SqliteTable, TableEdit, quote
+
+
+def attach(db, table: str, name: str, field):
+    """``field`` bound as ``name`` on a throwaway model of ``table`` on ``db``
+    (to render its column SQL and name its constraints)."""
+    from ..model import Model
+
+    field = _copy_field(field)
+    meta = {"table_name": table, "database": db}
+    if not field.primary_key:
+        meta["primary_key"] = False
+    attrs = {name: field, "Meta": type("Meta", (), meta)}
+    model = type(f"_Column_{table}_{name}", (Model,), attrs)
+    model.bind(db, bind_refs=False, bind_backrefs=False)
+    return model._meta.fields[name]
+
+
+def _copy_field(field):
+    import copy
+    clone = copy.copy(field)
+    if isinstance(field, peewee.ForeignKeyField):
+        clone.rel_field = field.rel_field
+        clone.rel_model = field.rel_model
+    clone.index = clone.unique = False      # indexes are their own operations
+    return clone
+
+
+class Column:
+    """What a bound field needs on one backend."""
+
+    def __init__(self, db, table, name, field):
+        from ..fields import StoreField
+        from ..model import constraint_name
+        self.db, self.table = db, table
+        self.field = attach(db, table, name, field)
+        self.name = self.field.column_name
+        ctx = self.context()
+        self.sql = ctx.sql(self.field.ddl(ctx)).query()[0]
+        backend = db.features.name
+        self.checks = {}
+        if isinstance(self.field, StoreField):
+            for spec in self.field.store_checks():
+                sql = spec.for_backend(backend)
+                if sql:
+                    self.checks[constraint_name("ck", table, spec.name)] = sql
+        self.fk = None
+        if isinstance(self.field, peewee.ForeignKeyField):
+            ctx = self.context()
+            self.fk_name = self.field.constraint_name
+            self.fk = ctx.sql(self.field.foreign_key_constraint(True)).query()[0]
+
+    def context(self):
+        """The context peewee's CREATE TABLE uses (columns unqualified)."""
+        return self.field.model._schema._create_context()
+
+    def type_sql(self):
+        ctx = self.context()
+        return ctx.sql(self.field.ddl_datatype(ctx)).query()[0]
+
+    def constraint_sql(self):
+        out = [f"CONSTRAINT {quote(n)} CHECK ({sql})" for n, sql in self.checks.items()]
+        if self.fk:
+            out.append(self.fk)
+        return out
+
+    def owned(self):
+        return set(self.checks) | ({self.fk_name} if self.fk else set())
+
+    def fill_sql(self):
+        """An SQL literal of the Python default, to fill existing rows."""
+        default = self.field.default
+        if default is None:
+            return None
+        value = default() if callable(default) else default
+        from ..fields import StoreField, sql_literal
+        if isinstance(self.field, StoreField):
+            return self.field.literal_on(self.db.features.name, value)
+        return sql_literal(self.field.db_value(value))
+
+
+def _check_sql(sql, backend):
+    return sql.get(backend) if isinstance(sql, dict) else sql
+
+
+class BaseDDL:
+    def __init__(self, db):
+        self.db = db
+        self.backend = db.features.name
+
+    def _no_fill(self, table, col):
+        """A NOT NULL column without a default: fine on an empty table."""
+        if self.db.execute_sql(f"SELECT 1 FROM {quote(table)} LIMIT 1").fetchone():
+            raise MigrationError(
+                f"{table}.{col.name}: a NOT NULL column added to a table with rows needs "
+                f"a default (default= or server_default=) or null=True")
+
+    def run(self, statements):
+        for sql in statements:
+            self.db.execute_sql(sql)
+
+    def add_index(self, table, name, sql):
+        if sql:
+            self.run([sql])
+
+    def drop_index(self, table, name):
+        self.run([f"DROP INDEX {quote(name)}"])
+
+
+class PostgresDDL(BaseDDL):
+    def _alter(self, table):
+        return f"ALTER TABLE {quote(table)}"
+
+    def add_field(self, table, name, field):
+        col = Column(self.db, table, name, field)
+        t = self._alter(table)
+        fill = col.fill_sql() if not col.field.null and col.field.server_default is None else None
+        if not col.field.null and col.field.server_default is None and fill is None:
+            self._no_fill(table, col)
+        if fill is not None:        # add nullable, fill, then NOT NULL
+            nullable = Column(self.db, table, name, _with(field, null=True))
+            stmts = [f"{t} ADD COLUMN {nullable.sql}",
+                     f"UPDATE {quote(table)} SET {quote(col.name)} = {fill}",
+                     f"{t} ALTER COLUMN {quote(col.name)} SET NOT NULL"]
+        else:
+            stmts = [f"{t} ADD COLUMN {col.sql}"]
+        stmts += [f"{t} ADD {c}" for c in col.constraint_sql()]
+        self.run(stmts)
+
+    def drop_field(self, table, name, field):
+        col = Column(self.db, table, name, field)
+        t = self._alter(table)
+        self.run([f"{t} DROP CONSTRAINT IF EXISTS {quote(n)}" for n in sorted(col.owned())]
+                 + [f"{t} DROP COLUMN {quote(col.name)}"])
+
+    def rename_field(self, table, old_name, new_name, field):
+        old = Column(self.db, table, old_name, field)
+        new = Column(self.db, table, new_name, field)
+        t = self._alter(table)
+        stmts = [f"{t} RENAME COLUMN {quote(old.name)} TO {quote(new.name)}"]
+        for a, b in zip(sorted(old.checks), sorted(new.checks)):
+            if a != b:
+                stmts.append(f"{t} RENAME CONSTRAINT {quote(a)} TO {quote(b)}")
+        if old.fk and old.fk_name != new.fk_name:
+            stmts.append(f"{t} RENAME CONSTRAINT {quote(old.fk_name)} TO {quote(new.fk_name)}")
+        self.run(stmts)
+
+    def alter_field(self, table, name, field, old):
+        new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
+        t, c = self._alter(table), quote(new.name)
+        stmts = []
+        for n in sorted(was.owned()):
+            stmts.append(f"{t} DROP CONSTRAINT IF EXISTS {quote(n)}")
+        new_type, old_type = new.type_sql(), was.type_sql()
+        if new_type != old_type:
+            stmts.append(f"{t} ALTER COLUMN {c} TYPE {new_type} USING {c}::{new_type}")
+        new_default = _server_default(new.field, self.backend)
+        if new_default != _server_default(was.field, self.backend):
+            stmts.append(f"{t} ALTER COLUMN {c} DROP DEFAULT" if new_default is None
+                         else f"{t} ALTER COLUMN {c} SET DEFAULT {new_default}")
+        if new.field.null != was.field.null:
+            if not new.field.null:
+                fill = new.fill_sql()
+                if fill is not None:
+                    stmts.append(f"UPDATE {quote(table)} SET {c} = {fill} WHERE {c} IS NULL")
+            stmts.append(f"{t} ALTER COLUMN {c} {'DROP' if new.field.null else 'SET'} NOT NULL")
+        stmts += [f"{t} ADD {x}" for x in new.constraint_sql()]
+        self.run(stmts)
+
+    def add_check(self, table, name, sql):
+        sql = _check_sql(sql, self.backend)
+        if sql:
+            self.run([f"{self._alter(table)} ADD CONSTRAINT {quote(name)} CHECK ({sql})"])
+
+    def drop_check(self, table, name, sql=None):
+        if sql is None or _check_sql(sql, self.backend):
+            self.run([f"{self._alter(table)} DROP CONSTRAINT {quote(name)}"])
+
+
+class SqliteDDL(BaseDDL):
+    def _rebuild(self, table, edit):
+        SqliteTable(self.db, table).rebuild(edit)
+
+    def add_field(self, table, name, field):
+        col = Column(self.db, table, name, field)
+        if col.field.null or col.field.server_default is not None:
+            if not col.owned():
+                self.run([f"ALTER TABLE {quote(table)} ADD COLUMN {col.sql}"])
+                return
+            fill = None
+        else:
+            fill = col.fill_sql()
+            if fill is None:
+                self._no_fill(table, col)
+        edit = TableEdit(add_columns=[(col.name, col.sql)], add_constraints=col.constraint_sql())
+        if fill is not None:
+            edit.fill[col.name] = fill
+        self._rebuild(table, edit)
+
+    def drop_field(self, table, name, field):
+        col = Column(self.db, table, name, field)
+        live = SqliteTable(self.db, table)
+        self._rebuild(table, TableEdit(drop_columns={col.name},
+                                       drop_constraints=col.owned() & live.constraint_names()))
+
+    def rename_field(self, table, old_name, new_name, field):
+        old = Column(self.db, table, old_name, field)
+        new = Column(self.db, table, new_name, field)
+        if old.owned() == new.owned():
+            self.run([f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old.name)} "
+                      f"TO {quote(new.name)}"])
+            return
+        live = SqliteTable(self.db, table)
+        self._rebuild(table, TableEdit(rename_columns={old.name: new.name},
+                                       replace_columns={new.name: new.sql},
+                                       drop_constraints=old.owned() & live.constraint_names(),
+                                       add_constraints=new.constraint_sql()))
+
+    def alter_field(self, table, name, field, old):
+        new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
+        live = SqliteTable(self.db, table)
+        edit = TableEdit(replace_columns={new.name: new.sql},
+                         drop_constraints=was.owned() & live.constraint_names(),
+                         add_constraints=new.constraint_sql())
+        if was.field.null and not new.field.null:
+            fill = new.fill_sql()
+            if fill is not None:
+                edit.fill[new.name] = f"COALESCE({quote(was.name)}, {fill})"
+        self._rebuild(table, edit)
+
+    def add_check(self, table, name, sql):
+        sql = _check_sql(sql, self.backend)
+        if sql:
+            self._rebuild(table, TableEdit(add_constraints=[f"CONSTRAINT {quote(name)} CHECK ({sql})"]))
+
+    def drop_check(self, table, name, sql=None):
+        if sql is None or _check_sql(sql, self.backend):
+            self._rebuild(table, TableEdit(drop_constraints={name}))
+
+
+def _server_default(field, backend):
+    fn = getattr(field, "server_default_sql", None)
+    return fn(backend) if fn else None
+
+
+def _with(field, **changes):
+    import copy
+    clone = copy.copy(field)
+    for k, v in changes.items():
+        setattr(clone, k, v)
+    return clone
+
+
+def ddl_for(db) -> BaseDDL:
+    return {"sqlite": SqliteDDL, "postgresql": PostgresDDL}[db.features.name](db)
