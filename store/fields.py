@@ -237,7 +237,11 @@ class BooleanField(StoreField, peewee.BooleanField):
 
 
 class FloatField(StoreField, peewee.FloatField):
-    """REAL on SQLite, ``real`` on PostgreSQL."""
+    """A Python float, 8 bytes on both: REAL on SQLite, ``double precision``
+    on PostgreSQL (peewee's FloatField is 4-byte ``real`` there, which reads
+    1000.123456789 back as 1000.1235 while SQLite keeps it)."""
+
+    field_type = "DOUBLE"
 
 
 class DoubleField(StoreField, peewee.DoubleField):
@@ -424,9 +428,12 @@ class EnumField(StoreField, peewee.CharField):
     enum's member, a name, an unhashable value) raises ValidationError before
     the database is touched; raw SQL with another value is refused by the
     CHECK (``store.CheckViolation``). Reads back the member.
+    ``check_name="rule"`` names the CHECK ``ck_<table>_rule`` instead (to
+    keep a name a specification gives).
     """
 
-    def __init__(self, enum_class, *args, **kwargs):
+    def __init__(self, enum_class, *args, check_name=None, **kwargs):
+        self.check_name = check_name
         if not (isinstance(enum_class, type) and issubclass(enum_class, enum.Enum)):
             raise ConfigError(f"EnumField needs an enum.Enum class, got {enum_class!r}")
         values = [m.value for m in enum_class]
@@ -467,7 +474,7 @@ class EnumField(StoreField, peewee.CharField):
 
     def store_checks(self):
         values = ", ".join(_literal(v) for v in self._by_value)
-        return [CheckSpec(f"{self.column_name}_enum",
+        return [CheckSpec(self.check_name or f"{self.column_name}_enum",
                           f"{_quote(self.column_name)} IN ({values})")]
 
 

@@ -377,3 +377,30 @@ def test_integer_decimal_fraction_refused(db, tables):
         Counter.create(n=Decimal("1.5"))
     Counter.create(n=Decimal("2"))
     assert Counter.get().n == 2
+
+
+def test_float_field_keeps_double_precision_on_both(db):
+    class Reading(store.Model):
+        value = store.FloatField()
+
+        class Meta:
+            table_name = "reading_precision"
+            database = db
+    Reading.create_table()
+    Reading.create(value=1000.123456789)
+    assert Reading.get().value == 1000.123456789
+    assert Reading.select().where(Reading.value == 1000.123456789).count() == 1
+
+
+def test_enum_check_name_option(db):
+    class Sized(store.Model):
+        size = store.EnumField(enum.Enum("Size", [("S", "s"), ("M", "m")]),
+                               check_name="check_size")
+
+        class Meta:
+            table_name = "sized"
+            database = db
+    Sized.create_table()
+    with pytest.raises(store.CheckViolation) as info:
+        db.execute_sql("INSERT INTO sized (size) VALUES ('xl')")
+    assert info.value.constraint == "ck_sized_check_size"

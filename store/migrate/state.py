@@ -53,7 +53,7 @@ _FIELD_CLASSES = [
     (sf.DoubleField, "store.DoubleField", ()),
     (sf.FloatField, "store.FloatField", ()),
     (sf.JSONField, "store.JSONField", ()),
-    (sf.EnumField, "store.EnumField", ("enum_class",)),
+    (sf.EnumField, "store.EnumField", ("enum_class", "check_name")),
     (sf.DecimalField, "store.DecimalField", ("max_digits", "decimal_places")),
     (sf.UUIDField, "store.UUIDField", ()),
     (sf.DateTimeTZField, "store.DateTimeTZField", ("auto_now",)),
@@ -187,9 +187,9 @@ def field_source(field, src: Source, model_names: dict | None = None) -> str:
             value = getattr(field, attr)
             if attr == "enum_class":
                 args.append(src.enum_class(value))
-            elif attr == "auto_now":
+            elif attr in ("auto_now", "check_name"):
                 if value:
-                    args.append("auto_now=True")
+                    args.append(f"{attr}={value!r}")
             else:
                 args.append(f"{attr}={src.value(value, where)}")
         if field.column_name != field.name:
