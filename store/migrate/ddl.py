@@ -151,12 +151,16 @@ class PostgresDDL(BaseDDL):
         new = Column(self.db, table, new_name, field)
         t = self._alter(table)
         stmts = [f"{t} RENAME COLUMN {quote(old.name)} TO {quote(new.name)}"]
-        for a, b in zip(sorted(old.checks), sorted(new.checks)):
-            if a != b:
+        live = self._constraints(table)
+        for a, b in renamed_constraints(old, new).items():
+            if a in live:
                 stmts.append(f"{t} RENAME CONSTRAINT {quote(a)} TO {quote(b)}")
-        if old.fk and old.fk_name != new.fk_name:
-            stmts.append(f"{t} RENAME CONSTRAINT {quote(old.fk_name)} TO {quote(new.fk_name)}")
         self.run(stmts)
+
+    def _constraints(self, table):
+        return {r[0] for r in self.db.execute_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass",
+            (quote(table),)).fetchall()}
 
     def alter_field(self, table, name, field, old):
         new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
@@ -219,15 +223,13 @@ class SqliteDDL(BaseDDL):
     def rename_field(self, table, old_name, new_name, field):
         old = Column(self.db, table, old_name, field)
         new = Column(self.db, table, new_name, field)
-        if old.owned() == new.owned():
-            self.run([f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old.name)} "
-                      f"TO {quote(new.name)}"])
-            return
-        live = SqliteTable(self.db, table)
-        self._rebuild(table, TableEdit(rename_columns={old.name: new.name},
-                                       replace_columns={new.name: new.sql},
-                                       drop_constraints=old.owned() & live.constraint_names(),
-                                       add_constraints=new.constraint_sql()))
+        # SQLite rewrites every reference (CHECKs, indexes, triggers) itself
+        self.run([f"ALTER TABLE {quote(table)} RENAME COLUMN {quote(old.name)} "
+                  f"TO {quote(new.name)}"])
+        live = SqliteTable(self.db, table).constraint_names()
+        names = {a: b for a, b in renamed_constraints(old, new).items() if a in live}
+        if names:
+            self._rebuild(table, TableEdit(rename_constraints=names))
 
     def alter_field(self, table, name, field, old):
         new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
@@ -249,6 +251,14 @@ class SqliteDDL(BaseDDL):
     def drop_check(self, table, name, sql=None):
         if sql is None or _check_sql(sql, self.backend):
             self._rebuild(table, TableEdit(drop_constraints={name}))
+
+
+def renamed_constraints(old: Column, new: Column) -> dict:
+    """Owned constraint names of a column before and after its rename."""
+    out = dict(zip(sorted(old.checks), sorted(new.checks)))
+    if old.fk and old.fk_name != new.fk_name:
+        out[old.fk_name] = new.fk_name
+    return {a: b for a, b in out.items() if a != b}
 
 
 def _server_default(field, backend):

@@ -54,6 +54,7 @@ class TableEdit:
     add_columns: list = dc_field(default_factory=list)        # [(name, column SQL)]
     fill: dict = dc_field(default_factory=dict)               # new column -> SQL expr
     drop_constraints: set = dc_field(default_factory=set)
+    rename_constraints: dict = dc_field(default_factory=dict)  # old name -> new name
     add_constraints: list = dc_field(default_factory=list)    # ["CONSTRAINT x CHECK (...)"]
 
 
@@ -101,7 +102,8 @@ class SqliteTable:
         unknown = (set(edit.drop_columns) | set(edit.rename_columns)) - set(self.columns)
         if unknown:
             raise MigrationError(f"{table}: no column(s) {', '.join(sorted(unknown))}")
-        missing = set(edit.drop_constraints) - self.constraint_names()
+        missing = (set(edit.drop_constraints) | set(edit.rename_constraints)) \
+            - self.constraint_names()
         if missing:
             raise MigrationError(f"{table}: no constraint(s) {', '.join(sorted(missing))}")
         parts, copy = [], []          # copy: [(new column, SELECT expression)]
@@ -117,7 +119,12 @@ class SqliteTable:
                 parts.append(text)
                 copy.append((target, edit.fill.get(target, quote(p.column))))
             elif p.name not in edit.drop_constraints:
-                parts.append(p.text)
+                text = p.text
+                if p.name in edit.rename_constraints:
+                    toks = _tokens(text)          # CONSTRAINT "name" ...
+                    text = (text[:toks[1].start] + quote(edit.rename_constraints[p.name])
+                            + text[toks[1].end:])
+                parts.append(text)
         existing = {c for c, _ in copy}
         for name, text in edit.add_columns:
             if name in existing:
