@@ -24,11 +24,12 @@ from .fields import (AutoField, BigAutoField, BigIntegerField, BooleanField,
                      ForeignKeyField, IntegerField, JSONField,
                      SmallIntegerField, TextField, UUIDField, NOW, utcnow)
 from .model import Check, Model, TimestampedModel
+from .repository import MultipleRowsFound, Repository
 from .url import DatabaseURL, parse_url
 
 __all__ = [
     "connect", "open", "features", "parse_url", "DatabaseURL",
-    "Model", "TimestampedModel", "Check",
+    "Model", "TimestampedModel", "Check", "Repository", "MultipleRowsFound",
     "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
     "CompositeKey", "DateField", "DateTimeTZField", "DecimalField", "DoubleField",
     "EnumField", "FloatField", "ForeignKeyField", "IntegerField", "JSONField",

@@ -108,7 +108,7 @@ def test_reads_every_field_type_exactly(db):
     assert item.column("sku").type == ("character varying(20)" if pg else "varchar(20)")
     expected_types = ({"big": "bigint", "active": "boolean", "price": "numeric(10,2)",
                        "seen_at": "timestamp with time zone", "data": "jsonb",
-                       "weight": "real"} if pg else
+                       "weight": "double precision"} if pg else
                       {"big": "integer", "active": "integer", "price": "integer(10, 2)",
                        "seen_at": "text", "data": "text", "weight": "real"})
     assert {k: item.column(k).type for k in expected_types} == expected_types
