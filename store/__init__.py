@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from .errors import (CheckViolation, ConfigError, ConstraintViolation,
+from .errors import (AppendOnlyViolation, CheckViolation, ConfigError, ConstraintViolation,
                      ForeignKeyViolation, MigrationError, NotNullViolation,
                      StoreError, UniqueViolation, ValidationError)
 from .fields import (AutoField, BigAutoField, BigIntegerField, BooleanField,
@@ -36,7 +36,7 @@ __all__ = [
     "SmallIntegerField", "TextField", "UUIDField", "NOW", "utcnow",
     "StoreError", "ConfigError", "ValidationError", "MigrationError",
     "ConstraintViolation", "CheckViolation", "UniqueViolation",
-    "ForeignKeyViolation", "NotNullViolation",
+    "ForeignKeyViolation", "NotNullViolation", "AppendOnlyViolation",
 ]
 
 

@@ -8,7 +8,8 @@ lives here, behind ``open_database`` and ``features``:
   case-sensitive so that ``like``/``ilike`` mean what they mean on PostgreSQL.
 * PostgreSQL: psycopg 3, the URL's libpq options, optional pooling.
 * Both: integrity errors are translated into ``store.errors`` types with the
-  same table and constraint names (see ``_translate_*``).
+  same table and constraint names (see ``_translate_*``); a write refused by
+  an append-only guard (``store.appendonly``) is an ``AppendOnlyViolation``.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import peewee
 from peewee import OP, Context, Expression, NodeList, SQL, Value, fn
 from playhouse.pool import _PooledPostgresqlDatabase
 
-from . import errors
+from . import appendonly, errors
 from .url import DatabaseURL, mask_password, parse_url
 
 MIN_SQLITE = (3, 38, 0)   # JSON functions built in (json_valid, ->, ->>)
@@ -171,7 +172,9 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
                    ".".join(map(str, MIN_SQLITE))))
         self.url = url
         timeout = _number(url, "timeout", 10.0, float)
-        pragmas = [("foreign_keys", 1), ("case_sensitive_like", 1),
+        # recursive_triggers: REPLACE's implicit delete fires DELETE triggers
+        # (the append-only guard), as PostgreSQL's ON CONFLICT never deletes
+        pragmas = [("foreign_keys", 1), ("case_sensitive_like", 1), ("recursive_triggers", 1),
                    ("busy_timeout", int(timeout * 1000))]
         if not url.is_memory:
             pragmas.append(("synchronous", "normal"))
@@ -229,6 +232,12 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
                 return None
             return errors.violation("not_null", table=m.group(1), constraint=None,
                                     column=m.group(2))
+        if name == "SQLITE_CONSTRAINT_TRIGGER":
+            # RAISE(ABORT) of an append-only guard; a RESTRICT action also
+            # reports SQLITE_CONSTRAINT_TRIGGER ("FOREIGN KEY ...", below).
+            refused = appendonly.violation_from_message(message)
+            if refused is not None:
+                return refused
         if name == "SQLITE_CONSTRAINT_FOREIGNKEY" or message.startswith("FOREIGN KEY"):
             # RESTRICT actions report SQLITE_CONSTRAINT_TRIGGER with this message.
             table, constraint = self._probe_foreign_key(sql, params)
@@ -353,7 +362,11 @@ class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
         super().__init__(url.database, prefer_psycopg3=True, **params)
 
     def _translate(self, exc, sql, params):
-        kind = _PG_KINDS.get(getattr(exc, "sqlstate", None) or "")
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        if sqlstate == appendonly.PG_SQLSTATE:      # an append-only guard, else None
+            return appendonly.violation_from_message(exc.diag.message_primary,
+                                                     exc.diag.constraint_name)
+        kind = _PG_KINDS.get(sqlstate)
         if kind is None:
             return None
         diag = exc.diag

@@ -35,7 +35,8 @@ class ValidationError(StoreError, ValueError):
 class ConstraintViolation(StoreError, peewee.IntegrityError):
     """The database refused a row. Also a peewee ``IntegrityError``.
 
-    ``kind`` is one of ``check``, ``unique``, ``foreign_key``, ``not_null``;
+    ``kind`` is one of ``check``, ``unique``, ``foreign_key``, ``not_null``
+    (``append_only`` for ``AppendOnlyViolation``);
     ``table`` the table the constraint belongs to; ``constraint`` its name
     (``None`` for NOT NULL, which neither backend names); ``column`` the
     column for NOT NULL violations.
@@ -69,6 +70,23 @@ class ForeignKeyViolation(ConstraintViolation):
 
 class NotNullViolation(ConstraintViolation):
     kind = "not_null"
+
+
+class AppendOnlyViolation(ConstraintViolation):
+    """An UPDATE, DELETE (or PostgreSQL TRUNCATE) on an append-only table
+    (``Meta.append_only = True``, see ``store.appendonly``) was refused.
+
+    ``table`` is the table, ``operation`` ``"UPDATE"``, ``"DELETE"`` or
+    ``"TRUNCATE"``, ``constraint`` the refusing trigger
+    (``tr_<table>_append_only_<operation>``); the same on both backends.
+    """
+
+    kind = "append_only"
+
+    def __init__(self, table: str, operation: str, constraint: str | None = None):
+        self.operation = operation
+        super().__init__(f"append-only table {table}: {operation} refused",
+                         table=table, constraint=constraint)
 
 
 class MigrationError(StoreError):

@@ -702,8 +702,24 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
         return value.astimezone(UTC)
 
 
+class ForeignKeyField(StoreField, peewee.ForeignKeyField):
+    """peewee's ForeignKeyField; a written value is validated as the
+    referenced key would be, and a bad one is reported against this column
+    (``jobs.file_id``, not ``files.id``)."""
+
+    def validate(self, value):
+        if value is None or isinstance(value, (Node, peewee.Model)):
+            return
+        check = getattr(self.rel_field, "validate", None)
+        if check is None:
+            return
+        try:
+            check(value)
+        except ValidationError as exc:
+            raise self.invalid(exc.reason, value) from None
+
+
 # Re-exported unchanged: their behaviour is already the same on both backends.
-ForeignKeyField = peewee.ForeignKeyField
 AutoField = peewee.AutoField
 BigAutoField = peewee.BigAutoField
 DateField = peewee.DateField

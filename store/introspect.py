@@ -530,7 +530,10 @@ WHERE con.conrelid = ANY(%s) AND con.contype IN ('c', 'f', 'p')"""
 _PG_INDEXES = """
 SELECT i.indrelid, ic.relname, i.indisunique, pg_get_expr(i.indpred, i.indrelid, true),
        am.amname,
-       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
+       ARRAY(SELECT CASE WHEN i.indkey[k - 1] <> 0
+                         THEN (SELECT a.attname::text FROM pg_attribute a
+                               WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1])
+                         ELSE pg_get_indexdef(i.indexrelid, k, true) END
              FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
        ARRAY(SELECT (i.indoption[k - 1]::int & 1) = 1
              FROM generate_series(1, i.indnkeyatts) k ORDER BY k)

@@ -19,6 +19,14 @@ An unnamed peewee ``Check`` in ``Meta.constraints`` is refused.
 referenced model. Its fields and ``Meta.checks`` go to each concrete subclass,
 named with that subclass's table (CHECKs, indexes and ``fk_`` names alike).
 
+``Meta.append_only = True`` (inherited) makes the table append-only in the
+database itself: ``create_table`` also creates triggers that refuse every
+UPDATE and DELETE, through the ORM or raw SQL, on both backends, with
+``store.errors.AppendOnlyViolation`` naming the table; ``drop_table`` removes
+them (and PostgreSQL's trigger function). Inserts are unaffected. See
+``store.appendonly`` for the SQL and what is outside the guarantee (DDL,
+PostgreSQL replica mode, SQLite ``INSERT OR REPLACE``).
+
 Writes through ``save``, ``create``, ``insert``, ``insert_many``, ``update``
 and ``bulk_update`` are validated field by field before the database is
 touched. ``repr`` is ``<Model field=value ...>`` unless a class (or a base)
@@ -32,6 +40,7 @@ import threading
 import peewee
 from peewee import ModelIndex, Node, SQL
 
+from . import appendonly
 from .errors import ConfigError
 from .fields import CheckSpec, DateTimeTZField, StoreField, utcnow
 
@@ -140,7 +149,9 @@ def _boolean_literals(node):
 
 class StoreSchemaManager(peewee.SchemaManager):
     """Adds the model's named CHECKs for the target backend to CREATE TABLE,
-    and renders booleans in partial-index predicates portably."""
+    renders booleans in partial-index predicates portably, and creates and
+    drops the append-only guard of a ``Meta.append_only`` model with its
+    table (``store.appendonly``)."""
 
     def _create_indexes(self, safe=True):
         return [self._create_index(index, safe)
@@ -158,6 +169,28 @@ class StoreSchemaManager(peewee.SchemaManager):
             index = index.clone()
             index._where = _boolean_literals(index._where)
         return super()._create_index(index, safe)
+
+    def create_all(self, safe=True, **table_options):
+        """The table, its indexes and (``Meta.append_only``) its guard, in
+        one transaction: a table is never left without its guard."""
+        guard = appendonly.create_sql(self.model, self.database.features.name)
+        if not guard:
+            return super().create_all(safe, **table_options)
+        with self.database.atomic():
+            super().create_all(safe, **table_options)
+            for sql in guard:
+                self.database.execute_sql(sql)
+
+    def drop_all(self, safe=True, drop_sequences=True, **options):
+        """Drop the table and, for an append-only model, its guard (the
+        PostgreSQL trigger function outlives the table otherwise)."""
+        guard = appendonly.drop_sql(self.model, self.database.features.name)
+        if not guard:
+            return super().drop_all(safe, drop_sequences, **options)
+        with self.database.atomic():
+            for sql in guard:
+                self.database.execute_sql(sql)
+            super().drop_all(safe, drop_sequences, **options)
 
     def _create_table(self, safe=True, **options):
         meta = self.model._meta
@@ -314,6 +347,7 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         if self.__dict__.get("_store_unsaved_default_pk"):
             force_insert = True
         elif self._pk is not None and not force_insert:
+            appendonly.refuse(self, "UPDATE")
             now = utcnow()
             for field in self._meta.auto_now_fields:
                 setattr(self, field.name, now)
@@ -326,6 +360,10 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         rows = super().save(force_insert=force_insert, only=only)
         self._store_unsaved_default_pk = False
         return rows
+
+    def delete_instance(self, *args, **kwargs):
+        appendonly.refuse(self, "DELETE")
+        return super().delete_instance(*args, **kwargs)
 
     @classmethod
     def bulk_update(cls, model_list, fields, batch_size=None):

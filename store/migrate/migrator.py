@@ -155,13 +155,18 @@ class StoreMigrator(Migrator):
 
 
 def _create_table(model):
-    manager = model._schema
-    manager.create_table(safe=False)
-    hook = getattr(manager, "create_table_extras", None)
-    if hook is not None:
-        hook()
+    """The table (columns, CHECKs, FKs) and its append-only guard; indexes
+    are ``add_index`` operations of their own."""
+    from .. import appendonly
+    db = model._meta.database
+    model._schema.create_table(safe=False)
+    for sql in appendonly.create_sql(model, db.features.name):
+        db.execute_sql(sql)
 
 
 def _drop_table(model):
-    manager = model._schema
-    manager.drop_table(safe=False)
+    from .. import appendonly
+    db = model._meta.database
+    for sql in appendonly.drop_sql(model, db.features.name):
+        db.execute_sql(sql)
+    model._schema.drop_table(safe=False)

@@ -59,6 +59,7 @@ _FIELD_CLASSES = [
     (sf.DateTimeTZField, "store.DateTimeTZField", ("auto_now",)),
     (peewee.BigAutoField, "store.BigAutoField", ()),
     (peewee.AutoField, "store.AutoField", ()),
+    (sf.ForeignKeyField, "store.ForeignKeyField", ()),
     (peewee.ForeignKeyField, "store.ForeignKeyField", ()),
     (peewee.DateField, "store.DateField", ()),
     (peewee.DateTimeField, "peewee.DateTimeField", ()),

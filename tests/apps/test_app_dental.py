@@ -218,9 +218,9 @@ def test_bad_uuid_refused(app, parents):
         assert info.value.field == "users.id"
         with pytest.raises(store.ValidationError) as info:
             Job.create(**job_data(parents["case"], parents["user"], file=bad))
-        # refused by the referenced key's UUIDField (peewee's ForeignKeyField has
-        # no validation of its own, so the error names files.id, not jobs.file_id)
+        # validated as the referenced UUID key, reported against this column
         assert "not a UUID" in info.value.reason
+        assert info.value.field == "jobs.file_id"
     assert User.select().count() == 1 and Job.select().count() == 1
 
 
