@@ -54,10 +54,19 @@ class Context:
             self._db = store.connect(self.url())
         return self._db
 
-    def apps(self, app=None):
+    def apps(self, app=None, namespace=None):
+        import dataclasses
+
         from .errors import ConfigError
         from .migrate import load_apps
         apps = load_apps(self.settings().apps)
+        if namespace is not None:
+            from .namespaces import check_name
+            if not app:
+                raise ConfigError("--namespace needs an APP")
+            check_name(namespace)
+            apps = [dataclasses.replace(a, namespace=namespace) if a.name == app else a
+                    for a in apps]
         if app:
             chosen = [a for a in apps if a.name == app]
             if not chosen:
@@ -114,25 +123,29 @@ def main(click_ctx, database, verbose):
 @click.option("--to", "to", metavar="NAME", help="Stop after this migration (needs APP).")
 @click.option("--fake", is_flag=True, help="Record migrations as applied without running them.")
 @click.option("--force", is_flag=True, help="Accept applied migration files edited since they ran.")
+@click.option("--namespace", metavar="NS",
+              help="Run APP in this namespace (a tenant schema) instead of its own.")
 @click.pass_obj
 @handle_errors
-def migrate(ctx: Context, app, to, fake, force):
+def migrate(ctx: Context, app, to, fake, force, namespace):
     """Apply pending migrations (every app in setup.cfg, or APP)."""
     from . import migrate as runner
     from .errors import ConfigError
     if to and not app:
         raise ConfigError("--to needs an APP")
-    apps = ctx.apps(app)
+    apps = ctx.apps(app, namespace)
     db = ctx.open()
     click.echo(f"database: {db.url.masked()} ({ctx.source})")
     if not apps:
         click.echo("no apps configured in setup.cfg [store] apps: nothing to migrate")
         return
+    where = {a.name: f" [{a.namespace}]" if a.namespace else "" for a in apps}
     for result in runner.migrate(db, apps, to=to, fake=fake, force=force):
         for name in result.applied:
-            click.echo(f"{result.app}: applied {name}" + (" (fake)" if fake else ""))
+            click.echo(f"{result.app}{where[result.app]}: applied {name}"
+                       + (" (fake)" if fake else ""))
         if not result.applied:
-            click.echo(f"{result.app}: up to date")
+            click.echo(f"{result.app}{where[result.app]}: up to date")
 
 
 @main.command()
@@ -141,15 +154,17 @@ def migrate(ctx: Context, app, to, fake, force):
               help="How many migrations to roll back (default 1).")
 @click.option("--to", "to", metavar="NAME", help="Roll back every migration after NAME.")
 @click.option("--fake", is_flag=True, help="Remove from the history without running.")
+@click.option("--namespace", metavar="NS",
+              help="Run APP in this namespace (a tenant schema) instead of its own.")
 @click.pass_obj
 @handle_errors
-def rollback(ctx: Context, app, steps, to, fake):
+def rollback(ctx: Context, app, steps, to, fake, namespace):
     """Roll back APP's latest migration(s)."""
     from . import migrate as runner
     from .errors import ConfigError
     if steps and to:
         raise ConfigError("give --steps or --to, not both")
-    (app_obj,) = ctx.apps(app)
+    (app_obj,) = ctx.apps(app, namespace)
     rolled = runner.rollback(ctx.open(), app_obj, steps=steps or 1, to=to, fake=fake)
     for name in rolled:
         click.echo(f"{app}: rolled back {name}")
@@ -186,7 +201,9 @@ def history(ctx: Context, app):
     from .migrate import StoreRouter
     db = ctx.open()
     for app_obj in ctx.apps(app):
-        for name, row in StoreRouter(db, app_obj).applied().items():
+        with StoreRouter(db, app_obj) as router:
+            applied = router.applied()
+        for name, row in applied.items():
             stamp = row.migrated_at.isoformat(sep=" ", timespec="seconds") if row.migrated_at else "-"
             click.echo(f"{app_obj.name:12} {stamp}  {(row.checksum or '-')[:12]}  {name}")
 
@@ -214,27 +231,34 @@ def sql(ctx: Context, app, to):
 @main.command()
 @click.argument("app")
 @click.option("--yes", is_flag=True, help="Confirm: roll back every migration of APP.")
+@click.option("--namespace", metavar="NS",
+              help="Run APP in this namespace (a tenant schema) instead of its own.")
 @click.pass_obj
 @handle_errors
-def reset(ctx: Context, app, yes):
+def reset(ctx: Context, app, yes, namespace):
     """Roll back every migration of APP and drop its history table."""
     from . import migrate as runner
     from .errors import ConfigError, MigrationError
     from .migrate import StoreRouter
     if not yes:
         raise ConfigError("reset drops every table of the app: pass --yes to confirm")
-    (app_obj,) = ctx.apps(app)
+    (app_obj,) = ctx.apps(app, namespace)
     db = ctx.open()
     rolled = runner.rollback(db, app_obj, steps=None)
     for name in rolled:
         click.echo(f"{app}: rolled back {name}")
-    left = [t for t in app_obj.tables if db.table_exists(t)]
-    if left:
-        raise MigrationError(f"{app}: tables still present after rolling back: "
-                             f"{', '.join(left)}", app=app)
-    router = StoreRouter(db, app_obj)
-    router.model.drop_table(safe=True)
+    with StoreRouter(db, app_obj) as router:
+        scoped = router.database
+        left = [t for t in app_obj.tables if scoped.table_exists(t)]
+        if left:
+            raise MigrationError(f"{app}: tables still present after rolling back: "
+                                 f"{', '.join(left)}", app=app)
+        router.model.drop_table(safe=True)
     click.echo(f"{app}: reset (history table {app_obj.history_table} dropped)")
+    if app_obj.namespace:
+        from .namespaces import drop_if_empty
+        if drop_if_empty(db, app_obj.namespace):
+            click.echo(f"{app}: namespace {app_obj.namespace} removed (it was empty)")
 
 
 def _prove_backends(ctx: Context, prove_url, sqlite_only):

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, MigrationError
-from .apps import App, load_app, load_apps
+from .apps import App, check_tables_disjoint, load_app, load_apps
 from .runner import MigrationState, StoreRouter
 
-__all__ = ["App", "load_app", "load_apps", "StoreRouter", "MigrationState",
+__all__ = ["App", "check_tables_disjoint", "load_app", "load_apps", "StoreRouter", "MigrationState",
            "migrate", "rollback", "status", "plan_sql", "AppResult"]
 
 
@@ -33,22 +33,28 @@ def migrate(db, apps, *, to=None, fake=False, force=False):
         raise ConfigError("--to needs exactly one APP")
     results = []
     for app in apps:
-        router = StoreRouter(db, app)
-        results.append(AppResult(app.name, router.run(to, fake=fake, force=force)))
+        with StoreRouter(db, app) as router:
+            results.append(AppResult(app.name, router.run(to, fake=fake, force=force)))
     return results
 
 
 def rollback(db, app, *, steps=1, to=None, fake=False):
     app = _apps([app])[0]
-    return StoreRouter(db, app).rollback(steps, to, fake=fake)
+    with StoreRouter(db, app) as router:
+        return router.rollback(steps, to, fake=fake)
 
 
 def status(db, apps):
-    return {app.name: StoreRouter(db, app).status() for app in _apps(apps)}
+    out = {}
+    for app in _apps(apps):
+        with StoreRouter(db, app) as router:
+            out[app.name] = router.status()
+    return out
 
 
 def plan_sql(db, apps, *, to=None):
     out = []
     for app in _apps(apps):
-        out.extend((app.name, name, sql) for name, sql in StoreRouter(db, app).plan_sql(to))
+        with StoreRouter(db, app) as router:
+            out.extend((app.name, name, sql) for name, sql in router.plan_sql(to))
     return out

@@ -19,6 +19,7 @@ class App:
     name: str
     models: list = field(default_factory=list)
     migrations_dir: Path = Path("migrations")
+    namespace: str | None = None        # see store.namespaces
 
     @property
     def history_table(self) -> str:
@@ -50,7 +51,11 @@ def load_app(name: str, root: str | Path = "migrations") -> App:
             models = importlib.import_module(module_name + ".models").MODELS
         except (ImportError, AttributeError):
             raise ConfigError(f"app {name!r}: {module_name} exposes no MODELS list") from None
-    return App(short, list(models), Path(root) / short)
+    namespace = getattr(module, "NAMESPACE", None)
+    if namespace is not None:
+        from ..namespaces import check_name
+        check_name(namespace)
+    return App(short, list(models), Path(root) / short, namespace)
 
 
 def load_apps(names, root: str | Path = "migrations") -> list[App]:
@@ -64,11 +69,12 @@ def check_tables_disjoint(apps) -> None:
     owner = {}
     for app in apps:
         for model in app.models:
-            meta = model._meta
-            key = (meta.schema, meta.table_name)
+            table = model._meta.table_name
+            key = (app.namespace, table)
             if key in owner and owner[key] != app.name:
-                where = f"{meta.schema}.{meta.table_name}" if meta.schema else meta.table_name
+                where = f"{app.namespace}.{table}" if app.namespace else table
                 raise ConfigError(
                     f"apps {owner[key]!r} and {app.name!r} both define table {where!r}; "
-                    f"give one of them its own namespace (Meta.schema) or rename the table")
+                    f"give one of them its own namespace (NAMESPACE = \"...\" in the app "
+                    f"module, see store.namespaces) or rename the table")
             owner[key] = app.name

@@ -417,14 +417,19 @@ class Scratch:
 
 
 def _apply_models(db, models):
-    saved = [(m, m._meta.database) for m in models]
+    """Create ``models`` on ``db`` (its default schema: a namespace bound at
+    run time is set aside), then restore their binding."""
+    saved = [(m, m._meta.database, m._meta.schema) for m in models]
     try:
         db.bind_models(models)
+        for m in models:
+            m._meta.schema = None
         with db.atomic():
             db.create_tables(models, safe=False)
     finally:
-        for m, old in saved:
+        for m, old, schema in saved:
             m.bind(old, bind_refs=False, bind_backrefs=False)
+            m._meta.schema = schema
 
 
 def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,

@@ -56,11 +56,27 @@ def _void(migrator, database, fake=False, **kwargs):
 
 
 class StoreRouter(Router):
+    """Runs one app's migrations; a namespaced app's inside its namespace
+    (its own connection: ``close()`` it, or use it as a context manager)."""
+
     def __init__(self, database, app, *, logger=log):
-        super().__init__(database, migrate_dir=Path(app.migrations_dir),
+        from ..namespaces import open_namespace
+        self.main_database = database
+        scoped = open_namespace(database, getattr(app, "namespace", None))
+        super().__init__(scoped, migrate_dir=Path(app.migrations_dir),
                          migrate_table=app.history_table, logger=logger,
                          migrator_class=StoreMigrator)
         self.app = app
+
+    def close(self):
+        if self.database is not self.main_database and not self.database.is_closed():
+            self.database.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     # -- files -------------------------------------------------------------
     @property

@@ -234,16 +234,18 @@ class _Bound:
 
     def __init__(self, models, db):
         self.models, self.db = models, db
-        self.saved = [(m, m._meta.database) for m in models]
+        self.saved = [(m, m._meta.database, m._meta.schema) for m in models]
 
     def __enter__(self):
         for m in self.models:
             m.bind(self.db, bind_refs=False, bind_backrefs=False)
+            m._meta.schema = None           # migrations run inside their namespace
         return self.db
 
     def __exit__(self, *exc):
-        for m, old in self.saved:
+        for m, old, schema in self.saved:
             m.bind(old, bind_refs=False, bind_backrefs=False)
+            m._meta.schema = schema
 
 
 def _index_sql(model, db):

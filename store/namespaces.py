@@ -1,0 +1,127 @@
+"""Namespaces: one app's tables apart from another's, the same way on both.
+
+Two apps may use the same table name (``models`` in pricing and dental,
+``users`` in dental and inventory); an app declares ``NAMESPACE = "dental"``
+in its module and its tables live there:
+
+* PostgreSQL: the schema ``dental`` (created by ``migrate``).
+* SQLite: the database file ``<main stem>.dental<suffix>`` next to the main
+  file (``store.dental.db`` beside ``store.db``), ATTACHed as ``dental`` to
+  every connection store opens, so queries say ``"dental"."models"`` on both.
+
+Migrations of a namespaced app run *inside* the namespace, as if it were the
+whole database: on PostgreSQL with ``search_path`` set to the schema, on
+SQLite on the namespace's own file. Generated migrations therefore name no
+schema, and the same app can be migrated into several namespaces, each with
+its own history table: pricing's shared tables in the default schema and a
+copy per tenant (``migrate pricing --namespace user_42``).
+
+Known limits, by design of the backends: a foreign key cannot cross from one
+SQLite file to another, so an app's foreign keys stay inside its namespace
+(store's apps do); a model class is bound to one namespace at a time
+(``bind_app`` re-binds it, as it re-binds the database).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from .errors import ConfigError
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_name(namespace: str) -> str:
+    if not isinstance(namespace, str) or not _NAME.match(namespace) \
+            or namespace in ("main", "temp", "pg_catalog", "information_schema"):
+        raise ConfigError(f"namespace {namespace!r} must be a lower-case identifier "
+                          f"(letters, digits, underscores; not main/temp/pg_catalog)")
+    return namespace
+
+
+def sqlite_path(db, namespace: str) -> str:
+    """The file of ``namespace`` beside the main SQLite file."""
+    main = db.url.database
+    if main == ":memory:":
+        return ":memory:"
+    path = Path(main)
+    return str(path.with_name(f"{path.stem}.{namespace}{path.suffix or '.db'}"))
+
+
+def _pg_url(url, namespace):
+    options = dict(url.options)
+    flags = [f for f in options.get("options", "").split() if "search_path" not in f]
+    flags.append(f"-csearch_path={namespace}")
+    options["options"] = " ".join(flags)
+    return dataclasses.replace(url, options=tuple(sorted(options.items())))
+
+
+def open_namespace(db, namespace: str | None):
+    """A connected store database whose default schema is ``namespace`` (a
+    new connection; close it when done). ``None``: ``db`` itself."""
+    if namespace is None:
+        return db
+    check_name(namespace)
+    from .database import open_database
+    if db.features.name == "sqlite":
+        if db.url.is_memory:
+            raise ConfigError(f"namespace {namespace!r}: an in-memory SQLite database "
+                              f"cannot be shared with a migration connection; use a file")
+        scoped = open_database(dataclasses.replace(db.url, database=sqlite_path(db, namespace)))
+    else:
+        db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')    # autocommitted
+        scoped = open_database(_pg_url(db.url, namespace))
+    scoped.connect(reuse_if_open=True)
+    return scoped
+
+
+def attach(db, namespace: str) -> None:
+    """Make ``"namespace".table`` resolvable on ``db`` (SQLite: ATTACH the
+    namespace file on this and every later connection; PostgreSQL: the
+    schema is already there)."""
+    check_name(namespace)
+    if db.features.name == "sqlite":
+        db.attach(sqlite_path(db, namespace), namespace)
+
+
+def bind_app(db, app, namespace: str | None = None):
+    """Bind ``app``'s models to ``db`` in ``namespace`` (default: the app's
+    own, ``None`` for the default schema). Returns the models."""
+    namespace = namespace if namespace is not None else getattr(app, "namespace", None)
+    if namespace is not None:
+        attach(db, namespace)
+    for model in app.models:
+        model._meta.schema = namespace
+    db.bind_models(app.models)
+    return app.models
+
+
+def drop_if_empty(db, namespace: str) -> bool:
+    """Remove an empty namespace (``reset`` leaves nothing behind): the
+    PostgreSQL schema if nothing is in it, the SQLite file if it has no table.
+    Returns whether it was removed."""
+    check_name(namespace)
+    if db.features.name == "postgresql":
+        left = db.execute_sql(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s", (namespace,)).fetchone()[0]
+        left += db.execute_sql(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s", (namespace,)).fetchone()[0]
+        if left:
+            return False
+        db.execute_sql(f'DROP SCHEMA IF EXISTS "{namespace}"')
+        return True
+    path = Path(sqlite_path(db, namespace))
+    if db.url.is_memory or not path.exists():
+        return False
+    import sqlite3
+    with sqlite3.connect(path) as conn:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return False
+    if namespace in getattr(db, "_attached", {}):
+        db.detach(namespace)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return True
