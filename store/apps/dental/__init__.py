@@ -78,3 +78,8 @@ from .models import (MODELS, AuditEventType, AuditLog, Case, File, FileStatus,
 __all__ = ["MODELS", "GIN_INDEXES", "User", "Case", "File", "Job", "Segment",
            "MLModel", "AuditLog", "UserRole", "JobStatus", "FileStatus",
            "SegmentType", "ModelType", "AuditEventType"]
+
+#: Its tables live in their own namespace (``users`` and ``models`` are also
+#: table names of other apps): the PostgreSQL schema ``dental``, on SQLite the
+#: file ``<main>.dental.db`` attached as ``dental`` (see store.namespaces).
+NAMESPACE = "dental"
