@@ -389,6 +389,40 @@ def check(ctx: Context, app):
 
 
 @main.command()
+@click.option("--app", "app", help="Only this app (default: every app in setup.cfg).")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True, help="Diagram language.")
+@click.option("--write", "write", metavar="PATH", is_flag=False, flag_value="docs/ERD.md",
+              default=None, help="Write the Markdown ERD of the apps to PATH "
+                                 "(default docs/ERD.md) instead of printing.")
+@click.option("--check", "check_path", metavar="PATH", is_flag=False,
+              flag_value="docs/ERD.md", default=None,
+              help="Exit 1 if PATH (default docs/ERD.md) is not what --write would write.")
+@click.pass_obj
+@handle_errors
+def erd(ctx: Context, app, fmt, write, check_path):
+    """The entity-relationship diagram of the apps, from their models."""
+    from . import erd as erd_mod
+    apps = {a.name: a.models for a in ctx.apps(app)}
+    if write or check_path:
+        text = erd_mod.render_erd_docs(apps)
+        if check_path:
+            from pathlib import Path
+            path = Path(check_path)
+            current = path.read_text(encoding="utf-8") if path.is_file() else None
+            if current != text:
+                click.echo(f"{path} is out of date: run `python cli.py erd --write`")
+                sys.exit(1)
+            click.echo(f"{path} is up to date")
+            return
+        changed = erd_mod.write_erd_docs(apps, write)
+        click.echo(f"{'wrote' if changed else 'up to date:'} {write}")
+        return
+    for name, models in apps.items():
+        click.echo(erd_mod.erd(models, format=fmt, title=name))
+
+
+@main.command()
 @click.pass_obj
 @handle_errors
 def info(ctx: Context):
