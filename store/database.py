@@ -4,6 +4,7 @@ Everything that differs between SQLite and PostgreSQL at the connection level
 lives here, behind ``open_database`` and ``features``:
 
 * SQLite: every connection has ``foreign_keys=ON``, WAL journal (files only),
+  transactions that take the write lock when they begin (``BEGIN IMMEDIATE``),
   a busy timeout, the JSON functions (checked: SQLite >= 3.38), and LIKE made
   case-sensitive so that ``like``/``ilike`` mean what they mean on PostgreSQL.
 * PostgreSQL: psycopg 3, the URL's libpq options, optional pooling.
@@ -179,6 +180,10 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         if not url.is_memory:
             pragmas.append(("synchronous", "normal"))
         path = url.database if url.is_memory else os.path.abspath(url.database)
+        # db.atomic() takes the write lock at BEGIN: a transaction that reads
+        # and then writes never fails with "database is locked" when another
+        # process wrote in between (a deferred one cannot upgrade its snapshot)
+        kwargs.setdefault("lock_type", "IMMEDIATE")
         super().__init__(path, pragmas=pragmas, timeout=timeout, **kwargs)
         self.register_function(_lower, "store_lower", 1, deterministic=True)
 
