@@ -236,7 +236,10 @@ def test_no_rename_drops_and_adds(db, tmp_path, prove_on):
     app2 = make_app(tmp_path, V2)
     created = autogen.create(app2, "second", backends=prove_on,
                              ask=lambda table, old, new: False)
-    assert "drop field makers.name" in created.plan.summary
+    assert ("drop field makers.name (its rollback restores rows with '': edit the rule "
+            "if needed)") in created.plan.summary
+    assert ("migrator.add_field('makers', 'name', store.CharField(max_length=50), "
+            "fill='')  # restore rule") in created.source
     assert ("add field makers.title (NOT NULL without a default: fails if the table "
             "has rows)") in created.plan.summary
 
@@ -287,3 +290,47 @@ def test_check_reports_pending_changes(tmp_path, db, prove_on):
     assert not autogen.check(app)
     plan = autogen.check(make_app(tmp_path, [Maker, Gadget2]))
     assert "add field gadgets.weight" in plan.summary
+
+
+class Shop(store.Model):
+    code = store.CharField(max_length=8)
+    size = store.CharField(max_length=8, null=True)
+
+    class Meta:
+        table_name = "shops"
+
+
+class ShopUnique(store.Model):
+    code = store.CharField(max_length=8, unique=True)
+    size = store.IntegerField(null=True)
+
+    class Meta:
+        table_name = "shops"
+
+
+def test_unique_added_and_type_cast_on_a_populated_table(db, tmp_path, prove_on):
+    """peewee-migrate 2.3: adding unique=True fails ("index already exists")
+    and a type change whose down needs a cast fails on PostgreSQL."""
+    app = make_app(tmp_path, [Shop])
+    autogen.create(app, "initial", backends=prove_on)
+    StoreRouter(db, app).run()
+    db.bind_models([Shop])
+    for code, size in (("a", "1"), ("b", "22"), ("c", None)):
+        Shop.create(code=code, size=size)
+    app2 = make_app(tmp_path, [ShopUnique])
+    created = autogen.create(app2, "unique_code", backends=prove_on)
+    assert created.plan.summary == ["alter field shops.size",
+                                    "add index uq_shops_code on shops"]
+    router = StoreRouter(db, app2)
+    router.run()
+    db.bind_models([ShopUnique])
+    assert sorted((s.code, s.size) for s in ShopUnique.select()) == \
+        [("a", 1), ("b", 22), ("c", None)]
+    with pytest.raises(store.UniqueViolation) as info:
+        ShopUnique.create(code="a")
+    assert info.value.constraint == "uq_shops_code"
+    router.rollback(1)
+    db.bind_models([Shop])
+    assert sorted((s.code, s.size) for s in Shop.select()) == \
+        [("a", "1"), ("b", "22"), ("c", None)]
+    Shop.create(code="a")                       # no longer unique

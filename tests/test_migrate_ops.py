@@ -225,3 +225,53 @@ def test_child_rows_survive_a_parent_rebuild_with_cascade(populated, tmp_path):
     assert db.execute_sql("SELECT count(*) FROM child").fetchone()[0] == 4
     db.execute_sql("DELETE FROM parent WHERE id = 1")          # cascade still works
     assert db.execute_sql("SELECT count(*) FROM child").fetchone()[0] == 2
+
+
+def test_dropped_not_null_column_comes_back_with_its_restore_rule(populated, tmp_path):
+    """peewee-migrate 2.3: the down of a NOT NULL drop fails ("is not null
+    but has no default"); store's generated down carries a fill value."""
+    db = populated
+    field = "store.CharField(max_length=40)"
+    router = run(db, tmp_path, f"migrator.drop_field('parent', 'name', {field})",
+                 f"migrator.add_field('parent', 'name', {field}, fill='restored')")
+    before = snapshot(db).table("parent")
+    router.run()
+    assert snapshot(db).table("parent").column("name") is None
+    assert db.execute_sql("SELECT count(*) FROM child").fetchone()[0] == 4
+    router.rollback(1)
+    col = snapshot(db).table("parent").column("name")
+    assert col is not None and not col.nullable and col.type == before.column("name").type
+    assert {r[0] for r in db.execute_sql("SELECT name FROM parent")} == {"restored"}
+
+
+def test_drop_indexed_and_foreign_key_column(populated, tmp_path):
+    """SQLite rebuilds (the index using the column goes, as PostgreSQL's
+    DROP COLUMN drops it); the FK column of the child goes with its FK."""
+    db = populated
+    db.execute_sql("CREATE INDEX ix_child_parent_id ON child (parent_id)")
+    field = "store.IntegerField()"
+    router = run(db, tmp_path, f"migrator.drop_field('child', 'parent_id', {field})",
+                 f"migrator.add_field('child', 'parent_id', {field}, fill=1)")
+    router.run()
+    child = snapshot(db).table("child")
+    assert child.column("parent_id") is None and child.index("ix_child_parent_id") is None
+    assert db.execute_sql("SELECT count(*) FROM child").fetchone()[0] == 4
+    router.rollback(1)
+    assert {r[0] for r in db.execute_sql("SELECT parent_id FROM child")} == {1}
+
+
+def test_type_change_with_a_cast_both_ways(populated, tmp_path):
+    """text -> integer and back with rows present (PostgreSQL needs USING)."""
+    db = populated
+    db.execute_sql("ALTER TABLE parent ADD COLUMN code VARCHAR(10)")
+    db.execute_sql("UPDATE parent SET code = CAST(qty * 10 AS VARCHAR(10))")
+    old, new = "store.CharField(max_length=10, null=True)", "store.IntegerField(null=True)"
+    router = run(db, tmp_path, f"migrator.alter_field('parent', 'code', {new}, old={old})",
+                 f"migrator.alter_field('parent', 'code', {old}, old={new})")
+    router.run()
+    got = db.execute_sql("SELECT code FROM parent ORDER BY id").fetchall()
+    assert [r[0] for r in got] == [0, 10, 20, 30]
+    assert db.execute_sql("SELECT sum(code) FROM parent").fetchone()[0] == 60
+    router.rollback(1)
+    got = db.execute_sql("SELECT code FROM parent ORDER BY id").fetchall()
+    assert [r[0] for r in got] == ["0", "10", "20", "30"]

@@ -182,10 +182,16 @@ def _field_ops(table, a, b, renames, ask, phases):
     for name in removed:
         src = _self_ref(fa[name]["source"], cls_a)
         needs = [("old", t, False) for t in _fk_targets(src)]
+        down = f"migrator.add_field({table!r}, {name!r}, {src})"
+        note = ""
+        if not re.search(r"\b(null=True|default=|server_default=)", src):
+            fill = _restore_value(src)
+            down = (f"migrator.add_field({table!r}, {name!r}, {src}, fill={fill})"
+                    f"  # restore rule: the value rows get back; edit it")
+            note = f" (its rollback restores rows with {fill}: edit the rule if needed)"
         phases["drop_field"].append(Op(
-            f"migrator.drop_field({table!r}, {name!r}, {src})",
-            f"migrator.add_field({table!r}, {name!r}, {src})",
-            f"drop field {table}.{name}", needs, needs))
+            f"migrator.drop_field({table!r}, {name!r}, {src})", down,
+            f"drop field {table}.{name}{note}", needs, needs))
     for name in fb:
         if name in fa and fa[name]["source"] != fb[name]["source"]:
             if fa[name]["column"] != fb[name]["column"]:
@@ -210,6 +216,20 @@ def _field_ops(table, a, b, renames, ask, phases):
             f"migrator.add_field({table!r}, {name!r}, {src})",
             f"migrator.drop_field({table!r}, {name!r}, {src})",
             f"add field {table}.{name}{note}", needs, needs))
+
+
+_RESTORE = [("CharField(", "''"), ("TextField(", "''"), ("BooleanField(", "False"),
+            ("IntegerField(", "0"), ("FloatField(", "0.0"), ("DoubleField(", "0.0"),
+            ("DecimalField(", "decimal.Decimal('0')"), ("JSONField(", "{}")]
+
+
+def _restore_value(source):
+    """The value a rolled-back drop of a NOT NULL column without a default
+    gives existing rows, written into the migration for review."""
+    for marker, value in _RESTORE:
+        if marker in source:
+            return value
+    return "peewee.SQL('NULL')"
 
 
 def _unrenamed(source):
@@ -337,6 +357,8 @@ def render(plan: Plan, name: str, imports=()) -> str:
             "", "", "def rollback(migrator, database, fake=False):",
             _function_body(plan.ops, down_calls, down_needs, plan.old, plan.new)]
     code = "\n".join(code)
+    mods = sorted(set(mods) | {m for m in ("decimal", "datetime", "uuid", "enum")
+                               if re.search(rf"(?<![\w.]){m}\.", code)})
     # A field named like a module (``store = ForeignKeyField(Store)``) would
     # shadow it inside the class body: such modules get an alias.
     taken = {f["name"] for side in (plan.old, plan.new)

@@ -120,14 +120,28 @@ class BaseDDL:
         self.run([f"DROP INDEX {quote(name)}"])
 
 
+def _fill_sql(col, fill):
+    """``fill=`` of add_field as SQL: a Python value in the column's storage,
+    or ``peewee.SQL`` as given."""
+    if isinstance(fill, peewee.SQL):
+        return fill.sql
+    from ..fields import StoreField, sql_literal
+    if isinstance(col.field, StoreField):
+        return col.field.literal_on(col.db.features.name, fill)
+    return sql_literal(col.field.db_value(fill))
+
+
 class PostgresDDL(BaseDDL):
     def _alter(self, table):
         return f"ALTER TABLE {quote(table)}"
 
-    def add_field(self, table, name, field):
+    def add_field(self, table, name, field, fill=None):
         col = Column(self.db, table, name, field)
         t = self._alter(table)
-        fill = col.fill_sql() if not col.field.null and col.field.server_default is None else None
+        if fill is not None:
+            fill = _fill_sql(col, fill)
+        elif not col.field.null and col.field.server_default is None:
+            fill = col.fill_sql()
         if not col.field.null and col.field.server_default is None and fill is None:
             self._no_fill(table, col)
         if fill is not None:        # add nullable, fill, then NOT NULL
@@ -198,8 +212,14 @@ class SqliteDDL(BaseDDL):
     def _rebuild(self, table, edit):
         SqliteTable(self.db, table).rebuild(edit)
 
-    def add_field(self, table, name, field):
+    def add_field(self, table, name, field, fill=None):
         col = Column(self.db, table, name, field)
+        if fill is not None:
+            edit = TableEdit(add_columns=[(col.name, col.sql)],
+                             add_constraints=col.constraint_sql(),
+                             fill={col.name: _fill_sql(col, fill)})
+            self._rebuild(table, edit)
+            return
         if col.field.null or col.field.server_default is not None:
             if not col.owned():
                 self.run([f"ALTER TABLE {quote(table)} ADD COLUMN {col.sql}"])

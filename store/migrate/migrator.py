@@ -94,9 +94,11 @@ class StoreMigrator(Migrator):
         meta.database = self.__database__
         self._op(f"drop_table({meta.table_name!r})", _drop_table, model)
 
-    def add_field(self, table, name, field):
+    def add_field(self, table, name, field, *, fill=None):
+        """Add a column. ``fill``: the value existing rows get (a Python value
+        or ``peewee.SQL``); default: the field's default, else NULL."""
         self._op(f"add_field({table!r}, {name!r})",
-                 lambda: self._ddl().add_field(table, name, field))
+                 lambda: self._ddl().add_field(table, name, field, fill))
 
     def drop_field(self, table, name, field):
         self._op(f"drop_field({table!r}, {name!r})",

@@ -136,12 +136,9 @@ class SqliteTable:
         columns = [t for t in parts if not _is_constraint(t)]
         constraints = [t for t in parts if _is_constraint(t)] + list(edit.add_constraints)
         dropped = set(edit.drop_columns)
-        for text in constraints:
-            for col in dropped:
-                if re.search(r'(?<![\w"])"?%s"?(?![\w"])' % re.escape(col), text) \
-                        and col not in renamed_to:
-                    raise MigrationError(f"{table}: constraint `{text}` still uses dropped "
-                                         f"column {col!r}; drop it in the same migration")
+        # as PostgreSQL's DROP COLUMN: constraints involving the column go too
+        constraints = [t for t in constraints
+                       if not any(_uses(t, col) for col in dropped)]
         body = ",\n  ".join(columns + constraints)
         create = f"CREATE TABLE {quote(new)} (\n  {body}\n){(' ' + self.suffix) if self.suffix else ''}"
         cols = ", ".join(quote(c) for c, _ in copy)
@@ -151,6 +148,8 @@ class SqliteTable:
                       f"DROP TABLE {quote(table)}",
                       f"ALTER TABLE {quote(new)} RENAME TO {quote(table)}"]
         for sql in self.indexes + self.triggers:
+            if sql in self.indexes and any(_mentions(sql, c) for c in dropped):
+                continue       # as PostgreSQL's DROP COLUMN drops the indexes using it
             for old, new_name in edit.rename_columns.items():
                 sql = re.sub(r'"%s"' % re.escape(old), quote(new_name), sql)
             statements.append(sql)
@@ -172,6 +171,17 @@ class SqliteTable:
                                   (self.table,)).fetchone():
                 db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
                                (self.table, seq))
+
+
+def _uses(text: str, column: str) -> bool:
+    return bool(re.search(r'(?<![\w"])"?%s"?(?![\w"])' % re.escape(column), text))
+
+
+def _mentions(sql: str, column: str) -> bool:
+    """Whether the column list / WHERE of an index names ``column``."""
+    body = sql[sql.upper().index(" ON ") + 4:]
+    body = body[body.index("("):]
+    return bool(re.search(r'(?<![\w"])"?%s"?(?![\w"])' % re.escape(column), body))
 
 
 def _is_constraint(text: str) -> bool:
