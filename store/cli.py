@@ -422,6 +422,93 @@ def erd(ctx: Context, app, fmt, write, check_path):
         click.echo(erd_mod.erd(models, format=fmt, title=name))
 
 
+@main.group()
+def partitions():
+    """Daily partitions of an app's partitioned tables (PostgreSQL; on
+    SQLite the tables are plain and these commands change nothing)."""
+
+
+def _partitioned(ctx: Context, app, namespace):
+    from .namespaces import bind_app
+    from .partitions import PartitionedModel
+    (app_obj,) = ctx.apps(app, namespace)
+    db = ctx.open()
+    bind_app(db, app_obj)
+    models = [m for m in app_obj.models if issubclass(m, PartitionedModel)]
+    if not models:
+        from .errors import ConfigError
+        raise ConfigError(f"app {app!r} has no partitioned model")
+    return db, models
+
+
+def _day(value):
+    import datetime as dt
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        from .errors import ConfigError
+        raise ConfigError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@partitions.command("create")
+@click.argument("app")
+@click.option("--start", metavar="YYYY-MM-DD", help="First day (default today).")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="How many days from START.")
+@click.option("--namespace", metavar="NS", help="The app's tables in this namespace.")
+@click.pass_obj
+@handle_errors
+def partitions_create(ctx: Context, app, start, days, namespace):
+    """Create the missing daily partitions for DAYS days from START."""
+    from .partitions import create_partitions
+    db, models = _partitioned(ctx, app, namespace)
+    for model in models:
+        made = create_partitions(db, model, _day(start), days)
+        click.echo(f"{model._meta.table_name}: created {len(made)}"
+                   + (f" ({made[0]} .. {made[-1]})" if made else ""))
+
+
+@partitions.command("list")
+@click.argument("app")
+@click.option("--namespace", metavar="NS", help="The app's tables in this namespace.")
+@click.pass_obj
+@handle_errors
+def partitions_list(ctx: Context, app, namespace):
+    """Each partition with the days it holds."""
+    from .partitions import list_partitions
+    db, models = _partitioned(ctx, app, namespace)
+    for model in models:
+        found = list_partitions(db, model)
+        if not found:
+            click.echo(f"{model._meta.table_name}: no partitions"
+                       + (" (SQLite: a plain table)" if db.features.name == "sqlite" else ""))
+        for part in found:
+            click.echo(f"{model._meta.table_name}: {part.name} {part.start} .. {part.end}")
+
+
+@partitions.command("drop")
+@click.argument("app")
+@click.option("--before", metavar="YYYY-MM-DD", required=True,
+              help="Drop partitions holding only days before this one.")
+@click.option("--yes", is_flag=True, help="Confirm: their rows are deleted.")
+@click.option("--namespace", metavar="NS", help="The app's tables in this namespace.")
+@click.pass_obj
+@handle_errors
+def partitions_drop(ctx: Context, app, before, yes, namespace):
+    """Drop old partitions (and their rows)."""
+    from .errors import ConfigError
+    from .partitions import drop_partitions_before
+    if not yes:
+        raise ConfigError("dropping partitions deletes their rows: pass --yes to confirm")
+    db, models = _partitioned(ctx, app, namespace)
+    for model in models:
+        gone = drop_partitions_before(db, model, _day(before))
+        click.echo(f"{model._meta.table_name}: dropped {len(gone)}"
+                   + (f" ({', '.join(gone)})" if gone else ""))
+
+
 @main.command()
 @click.pass_obj
 @handle_errors

@@ -366,6 +366,14 @@ class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
         params.update(kwargs)
         super().__init__(url.database, prefer_psycopg3=True, **params)
 
+    def execute_sql(self, sql, params=None):
+        # peewee hands psycopg ``params or ()``: with a tuple, even an empty
+        # one, psycopg reads every % as a placeholder, so DDL such as
+        # CHECK (email LIKE '%@%') failed. No parameters: % means itself.
+        if not params and "%" in sql:
+            sql = sql.replace("%", "%%")
+        return super().execute_sql(sql, params)
+
     def _translate(self, exc, sql, params):
         sqlstate = getattr(exc, "sqlstate", None) or ""
         if sqlstate == appendonly.PG_SQLSTATE:      # an append-only guard, else None

@@ -97,6 +97,7 @@ class Table:
     indexes: tuple = ()
     foreign_keys: tuple = ()
     triggers: tuple = ()
+    partition: Optional[str] = None     # PostgreSQL: "RANGE (day)" of a partitioned table
 
     def column(self, name) -> Optional[Column]:
         return next((c for c in self.columns if c.name == name), None)
@@ -156,7 +157,7 @@ class Schema:
                 primary_key=tuple(t["primary_key"]), checks=build(Check, t["checks"]),
                 indexes=build(Index, t["indexes"]),
                 foreign_keys=build(ForeignKey, t["foreign_keys"]),
-                triggers=build(Trigger, t["triggers"]))
+                triggers=build(Trigger, t["triggers"]), partition=t.get("partition"))
         return cls(tables)
 
     def diff(self, other: "Schema") -> SchemaDiff:
@@ -185,6 +186,8 @@ def _table_diff(a: Table, b: Table):
         lines.append(f"column order {', '.join(common)} -> {', '.join(common_b)}")
     if a.primary_key != b.primary_key:
         lines.append(f"primary key {a.primary_key!r} -> {b.primary_key!r}")
+    if a.partition != b.partition:
+        lines.append(f"partitioning {a.partition!r} -> {b.partition!r}")
     for kind, attr in (("check", "checks"), ("index", "indexes"),
                        ("foreign key", "foreign_keys"), ("trigger", "triggers")):
         lines.extend(_items_diff(kind, getattr(a, attr), getattr(b, attr)))
@@ -498,8 +501,10 @@ _PG_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL
                "d": "SET DEFAULT"}
 
 _PG_TABLES = """
-SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname"""
+SELECT c.oid, c.relname, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+ORDER BY c.relname"""
 
 _PG_COLUMNS = """
 SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -552,7 +557,9 @@ def _read_postgres(db, schema):
     def rows(sql, *params):
         return db.execute_sql(sql, params).fetchall()
 
-    names = dict(rows(_PG_TABLES, schema))
+    tables = rows(_PG_TABLES, schema)
+    names = {oid: name for oid, name, _ in tables}
+    partitioned = {oid: key for oid, _, key in tables}
     oids = list(names)
     parts = {oid: {"columns": [], "pk": (), "checks": [], "indexes": [], "fks": [],
                    "triggers": []} for oid in oids}
@@ -590,7 +597,8 @@ def _read_postgres(db, schema):
         columns = tuple(Column(n, t, nullable, default, n in p["pk"], bool(serial))
                         for n, t, nullable, default, serial in p["columns"])
         out[table] = Table(table, columns, p["pk"], _sorted(p["checks"]),
-                           _sorted(p["indexes"]), _sorted(p["fks"]), _sorted(p["triggers"]))
+                           _sorted(p["indexes"]), _sorted(p["fks"]), _sorted(p["triggers"]),
+                           partitioned[oid])
     return out
 
 

@@ -695,3 +695,23 @@ def test_postgres_only_index_method_skipped_on_sqlite(db):
         assert names == set()
     assert [d.tags for d in Doc.select().where(Doc.tags.contains(["a"]))] == [["a", "b"]]
     Doc.drop_table()
+
+
+def test_percent_in_check_and_raw_sql(db):
+    """peewee passes psycopg ``params or ()``, which made a % in DDL a
+    placeholder on PostgreSQL."""
+    class Contact(store.Model):
+        email = store.CharField(max_length=50)
+
+        class Meta:
+            table_name = "contact_pct"
+            database = db
+            checks = [store.Check("email_at", "email LIKE '%_@_%'")]
+    Contact.create_table()
+    Contact.create(email="a@b.c")
+    with pytest.raises(store.CheckViolation) as info:
+        Contact.create(email="nobody")
+    assert info.value.constraint == "ck_contact_pct_email_at"
+    assert db.execute_sql("SELECT count(*) FROM contact_pct WHERE email LIKE '%@%'"
+                          ).fetchone()[0] == 1
+    assert db.execute_sql("SELECT 7 % 3").fetchone()[0] == 1

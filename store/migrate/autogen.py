@@ -275,7 +275,8 @@ def _check_op(table, ck, add):
 
 def class_source(table: str, t: dict, indent="    ") -> str:
     """A frozen model class for ``table`` (columns, CHECKs, foreign keys)."""
-    lines = [f"class {t['model']}(store.Model):"]
+    base = t["meta"].get("base", "store.Model")
+    lines = [f"class {t['model']}({base}):"]
     for f in t["fields"]:
         lines.append(f"    {f['name']} = {f['source']}")
     lines.append("")
@@ -291,6 +292,8 @@ def class_source(table: str, t: dict, indent="    ") -> str:
         lines.append("        ]")
     if t["meta"].get("append_only"):
         lines.append("        append_only = True")
+    if t["meta"].get("partition_key"):
+        lines.append(f"        partition_key = {t['meta']['partition_key']!r}")
     return "\n".join(indent + line if line else "" for line in lines)
 
 
@@ -409,7 +412,8 @@ def _normalised(schema):
     tables = {}
     for name, t in schema.tables.items():
         tables[name] = Table(t.name, tuple(sorted(t.columns, key=lambda c: c.name)),
-                             t.primary_key, t.checks, t.indexes, t.foreign_keys, t.triggers)
+                             t.primary_key, t.checks, t.indexes, t.foreign_keys, t.triggers,
+                             t.partition)
     return Schema(tables)
 
 

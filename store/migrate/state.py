@@ -42,6 +42,11 @@ STATE_VERSION = 1
 BACKENDS = ("sqlite", "postgresql")
 STATE_FILE = "state.json"
 
+def _partition_row_id():
+    from ..partitions import PartitionRowId
+    return PartitionRowId
+
+
 # field class -> (source name, extra constructor attributes in order)
 _FIELD_CLASSES = [
     (sf.CharField, "store.CharField", ("max_length",)),
@@ -57,6 +62,7 @@ _FIELD_CLASSES = [
     (sf.DecimalField, "store.DecimalField", ("max_digits", "decimal_places")),
     (sf.UUIDField, "store.UUIDField", ()),
     (sf.DateTimeTZField, "store.DateTimeTZField", ("auto_now",)),
+    (_partition_row_id(), "store.partitions.PartitionRowId", ()),
     (peewee.BigAutoField, "store.BigAutoField", ()),
     (peewee.AutoField, "store.AutoField", ()),
     (sf.ForeignKeyField, "store.ForeignKeyField", ()),
@@ -248,22 +254,27 @@ class _Bound:
             m._meta.schema = schema
 
 
+_INDEX_NAME = re.compile(r'^CREATE (?:UNIQUE )?INDEX "((?:[^"]|"")+)"')
+
+
 def _index_sql(model, db):
-    from ..model import index_applies
-    out = {}
-    manager = model._schema
+    """``{name: CREATE INDEX sql}`` the model's schema manager runs on this
+    backend (its own choices included: PostgreSQL-only methods left out on
+    SQLite, a partitioned model's key index on SQLite only)."""
     for index in model._meta.fields_to_index():
         if not isinstance(index, peewee.Index) or not getattr(index, "_name", None):
             raise ConfigError(f"{model._meta.table_name}: every index needs a name "
                               f"(got {index!r})")
-        if not index_applies(index, db.features.name):
-            out[index._name] = None
-            continue
-        sql, params = manager._create_index(index, safe=False).query()
+    out = {}
+    for ctx in model._schema._create_indexes(safe=False):
+        sql, params = ctx.query()
         if params:
-            raise ConfigError(f"{model._meta.table_name}: index {index._name} has "
-                              f"parameters that cannot be inlined: {params!r}")
-        out[index._name] = sql
+            raise ConfigError(f"{model._meta.table_name}: an index has parameters that "
+                              f"cannot be inlined: {sql} {params!r}")
+        m = _INDEX_NAME.match(sql)
+        if not m:
+            raise ConfigError(f"{model._meta.table_name}: cannot read the index name of {sql}")
+        out[m.group(1).replace('""', '"')] = sql
     return out
 
 
@@ -300,13 +311,27 @@ def model_state(model, src: Source, dialects, model_names=None) -> dict:
         with _Bound([model], db):
             for name, sql in _index_sql(model, db).items():
                 indexes.setdefault(name, {"name": name})[backend] = sql
+    for entry in indexes.values():
+        for backend in BACKENDS:
+            entry.setdefault(backend, None)
     depends = sorted({f.rel_model._meta.table_name for f in meta.refs
                       if f.rel_model is not model})
     return {"model": class_name(meta.table_name), "fields": fields, "primary_key": pk,
             "checks": checks,
             "indexes": [indexes[n] for n in sorted(indexes)],
-            "meta": {"append_only": bool(getattr(meta, "append_only", False))},
+            "meta": _meta_state(model, src),
             "depends_on": depends}
+
+
+def _meta_state(model, src) -> dict:
+    """Model options a frozen class must keep (beyond columns and CHECKs)."""
+    out = {"append_only": bool(getattr(model._meta, "append_only", False))}
+    from ..partitions import PartitionedModel
+    if issubclass(model, PartitionedModel):
+        src.imports.add("store.partitions")
+        out["base"] = "store.partitions.PartitionedModel"
+        out["partition_key"] = model._meta.partition_key
+    return out
 
 
 def app_state(models) -> dict:

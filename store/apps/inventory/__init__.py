@@ -103,3 +103,8 @@ from .models import *  # noqa: F401,F403 - the app's public names
 from .models import MODELS, PARTITIONED, __all__ as _models_all
 
 __all__ = list(_models_all) + ["load_location", "load_locations"]
+
+#: Its tables live in their own namespace (``users`` is also a table of the
+#: dental app): the PostgreSQL schema ``inventory``, on SQLite the file
+#: ``<main>.inventory.db`` attached as ``inventory`` (see store.namespaces).
+NAMESPACE = "inventory"

@@ -1,0 +1,635 @@
+"""Fast paths for the hot loops: bulk insert, lookup and update by primary key.
+
+    from store.fast import bulk_insert, get_by_pk, update_by_pk
+
+    bulk_insert(Forecast, rows)               # rows: dicts (or model instances)
+    forecast = get_by_pk(Forecast, "F1")      # == Forecast.get_by_id("F1")
+    update_by_pk(Forecast, "F1", {"peak_week": 3})   # == Forecast.update(...).where(pk == ...)
+
+Peewee builds the SQL of every query again on every call, and that is most of
+its cost. Here the SQL text is rendered by peewee once per model, column set
+and backend, cached, and fed with converted values straight to the driver
+(``executemany``; PostgreSQL ``COPY`` for large loads). The drivers reuse
+the statement: sqlite3 keeps a per-connection cache of prepared statements,
+and psycopg 3 prepares a query on the server after 5 executions of it.
+
+What is kept exactly as the ORM path (``store.Model``) does it, and tested
+by parity tests on both backends:
+
+* every value a caller gives is checked by the field's ``validate()`` and
+  converted by its ``db_value()`` (a bad one raises the same
+  ``store.ValidationError`` naming ``table.column``); a missing one takes the
+  field's Python default (a callable is called per row) as peewee's insert
+  does, else NULL for a nullable field, else ``ValueError``;
+* the stored values: the same bytes as ``Model.insert_many`` /
+  ``Model.update`` store, on SQLite and PostgreSQL, by ``executemany`` or
+  ``COPY``;
+* database refusals are the same ``store.CheckViolation``,
+  ``UniqueViolation``, ``ForeignKeyViolation``, ``NotNullViolation`` with
+  the same table and constraint names;
+* ``get_by_pk`` returns an instance ``==`` to ``Model.get_by_id`` with the
+  same ``__data__`` (each column through the field's ``python_value``);
+* ``update_by_pk`` refreshes ``auto_now`` fields as ``Model.update`` does.
+
+How it stays fast without changing a result: for store's own field types a
+value of the plain expected Python type that is already valid is passed as it
+is (``"abc"`` to a ``TextField`` is what ``db_value`` would return), and
+anything else goes through ``validate()`` + ``db_value()``; JSON is encoded
+once (the ORM path encodes it twice: validate, then write). Two shortcuts are
+proved on the running database before they are used, else the plain path is
+taken: on SQLite, compact JSON text equals what the ORM path's
+``json(text)`` stores (so no ``json()`` call per row), and the aware
+timestamp text equals ``DateTimeTZField.db_value``.
+
+Differences from ``Model.insert_many``, on purpose: ``bulk_insert`` takes
+values, not SQL expressions (a ``peewee.Node`` value raises ``TypeError``);
+a row with a field the first row lacks raises ``ValueError`` (peewee ignores
+the value silently); the whole call is one transaction (a savepoint inside
+the caller's), so a refused row leaves nothing of the batch behind.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import threading
+
+import peewee
+from peewee import Node, Value, fn
+
+from . import fields as F
+from .errors import ConfigError
+
+__all__ = ["bulk_insert", "get_by_pk", "update_by_pk", "clear_cache",
+           "COPY_THRESHOLD", "BATCH_SIZE"]
+
+#: Rows from which ``bulk_insert`` uses COPY on PostgreSQL (``copy=None``).
+COPY_THRESHOLD = 1000
+#: Rows converted and sent per ``executemany`` / ``COPY`` (one savepoint each).
+BATCH_SIZE = 10_000
+
+UTC = _dt.timezone.utc
+_EXC = peewee.__exception_wrapper__
+from psycopg.copy import QueuedLibpqWriter as _QW
+_MISSING = object()
+_PLANS: dict = {}
+_PROBES: dict = {}
+_LOCK = threading.Lock()
+
+
+def clear_cache():
+    """Forget every cached statement (after changing a model's fields)."""
+    with _LOCK:
+        _PLANS.clear()
+
+
+# --- the database behind a model --------------------------------------------------
+
+def _database(model):
+    db = model._meta.database
+    if db is None or not hasattr(db, "features") or isinstance(db, peewee.DatabaseProxy):
+        raise ConfigError(f"{model.__name__} is not bound to a store database "
+                          "(store.connect(url, models=[...]))")
+    return db
+
+
+def _translated(db, exc, sql, params):
+    """The typed store error for a driver error, as ``execute_sql`` raises it."""
+    if isinstance(exc, peewee.IntegrityError):
+        driver_exc = getattr(exc, "orig", None) or exc
+        translated = db._translate(driver_exc, sql, params)
+        if translated is not None:
+            translated.orig = driver_exc
+            translated.__cause__ = driver_exc
+            return translated
+    if isinstance(exc, peewee.PeeweeException):
+        db._mask_exception(exc)
+    return exc
+
+
+def _execute(db, sql, params):
+    cursor = db.cursor()
+    try:
+        with _EXC:
+            cursor.execute(sql, params)
+    except peewee.PeeweeException as exc:
+        raise _translated(db, exc, sql, params) from getattr(exc, "orig", None)
+    return cursor
+
+
+def _render(db, query):
+    return db.get_sql_context().sql(query).query()[0]
+
+
+def _quoted(db, *names):
+    return ", ".join(_render(db, peewee.Entity(n)) for n in names)
+
+
+# --- shortcuts proved on the running database ---------------------------------------
+
+_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+_JSON_PROBE = {"s": "caf\u00e9 \"q\" \\ \n\t\x01 \U0001F600 /", "n": [0, -1, 2.5, -0.0, 1e16,
+               1.5e-07, 12345678901234567890, True, False, None], "o": {"": {}, "k": []}}
+
+
+def _compact_json_ok(db) -> bool:
+    """Whether SQLite's ``json(text)`` of Python's JSON is Python's compact JSON."""
+    key = ("json", db.features.name)
+    if key not in _PROBES:
+        text = json.dumps(_JSON_PROBE)
+        stored = db.cursor().execute("SELECT json(?)", (text,)).fetchone()[0]
+        _PROBES[key] = stored == _COMPACT.encode(_JSON_PROBE)
+    return _PROBES[key]
+
+
+def _timestamp_text(value):
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") + "+00:00"
+
+
+def _timestamp_text_ok(field) -> bool:
+    probes = (_dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC),
+              _dt.datetime(1, 1, 1, tzinfo=UTC), _dt.datetime(2024, 1, 1, tzinfo=UTC))
+    return all(field.db_value(p) == _timestamp_text(p) for p in probes)
+
+
+# --- converting one value the way the ORM path does ---------------------------------
+
+def _is(field, cls, *methods):
+    """The field's class uses ``cls``'s own ``methods`` (not overridden)."""
+    kind = type(field)
+    return isinstance(field, cls) and all(
+        getattr(kind, m) is getattr(cls, m) for m in methods)
+
+
+def _node_error(field):
+    return TypeError(f"{field.model._meta.table_name}.{field.column_name}: fast paths take "
+                     "values, not SQL expressions; use the model's insert/update for those")
+
+
+def _checked(field):
+    """``validate()`` then ``db_value()``: the ORM path's write conversion."""
+    validate = getattr(field, "validate", None)
+    db_value = field.db_value
+
+    def convert(value):
+        if isinstance(value, Node):
+            raise _node_error(field)
+        if validate is not None:
+            validate(value)
+        return db_value(value)
+    return convert
+
+
+def _converted(field):
+    """``db_value()`` alone, for fields whose ``db_value`` raises exactly
+    what their ``validate`` raises (enum, UUID, aware timestamp)."""
+    db_value = field.db_value
+
+    def convert(value):
+        if isinstance(value, Node):
+            raise _node_error(field)
+        return db_value(value)
+    return convert
+
+
+def _compact_encoder():
+    """Python's C JSON encoder made once (``json.dumps`` makes one per call),
+    compact, NaN refused. No circular-reference bookkeeping, so it holds no
+    state and threads may share it; a cycle ends in RecursionError, turned
+    into the field's own error by ``_json_text``."""
+    try:
+        from json.encoder import c_make_encoder, encode_basestring_ascii
+    except ImportError:                         # pragma: no cover - pure-Python json
+        c_make_encoder = None
+    if c_make_encoder is None:                  # pragma: no cover
+        return _COMPACT.encode
+    make = c_make_encoder(None, _COMPACT.default, encode_basestring_ascii, None,
+                          ":", ",", False, False, False)
+    join = "".join
+
+    def encode(value):
+        return join(make(value, 0))
+    return encode
+
+
+_ENCODE = _compact_encoder()
+
+
+def _json_text(field, compact):
+    """JSON text of a value, encoded once; errors are the field's own."""
+    dumps = field._dumps
+    own = getattr(dumps, "__func__", None) is F.JSONField._strict_dumps
+    if not (own and compact):
+        def convert(value):
+            if value is None:
+                return None
+            if isinstance(value, Node):
+                raise _node_error(field)
+            return dumps(value)                # validates (raises ValidationError)
+        return convert
+    encode = _ENCODE
+
+    def convert(value):
+        if value is None:
+            return None
+        try:
+            text = encode(value)
+        except (ValueError, TypeError, RecursionError):
+            if isinstance(value, Node):
+                raise _node_error(field) from None
+            dumps(value)                       # raises the field's ValidationError
+            raise
+        if "\\u0000" in text:
+            dumps(value)
+        return text
+    return convert
+
+
+def _timestamp(field, backend):
+    db_value = field.db_value
+    fast = _timestamp_text if backend == "sqlite" else None
+    datetime = _dt.datetime
+
+    def convert(value):
+        if value.__class__ is datetime and value.tzinfo is UTC:
+            return fast(value) if fast is not None else value
+        if isinstance(value, Node):
+            raise _node_error(field)
+        return db_value(value)
+    return convert
+
+
+def _keeps_none(field) -> bool:
+    """``validate(None)`` passes and ``db_value(None)`` is None: true of
+    every field of store and peewee (a NULL is left to the database)."""
+    if isinstance(field, peewee.ForeignKeyField) and _is(field, peewee.ForeignKeyField, "db_value"):
+        return _keeps_none(field.rel_field)
+    kind = type(field)
+    validate = getattr(kind, "validate", None)
+    return all(m is None or m.__module__ in (F.__name__, peewee.__name__)
+               for m in (validate, kind.db_value))
+
+
+def _pass_guard(field):
+    """A Python expression over ``{v}``, true only when ``v`` is what
+    ``db_value(v)`` returns and ``validate(v)`` accepts; or None."""
+    if isinstance(field, peewee.ForeignKeyField):
+        if not _is(field, peewee.ForeignKeyField, "db_value"):
+            return None
+        own = getattr(type(field), "validate", None)
+        if own is None:                        # peewee's: not validated
+            return _plain_guard(field.rel_field, unchecked=True)
+        if own is getattr(F.ForeignKeyField, "validate", None):
+            return _pass_guard(field.rel_field)    # validated as the referenced key
+        return None
+    if _is(field, F._TextMixin, "validate") and _is(field, peewee._StringField, "adapt", "db_value"):
+        guard = '{v}.__class__ is str and "\\x00" not in {v}'
+        if getattr(field, "max_length", None):
+            guard += " and len({v}) <= %d" % int(field.max_length)
+        return guard
+    if _is(field, F._IntegerMixin, "validate") and _is(field, peewee.IntegerField, "adapt", "db_value"):
+        low, high = F._INT_RANGES[field.field_type]
+        return "{v}.__class__ is int and %d <= {v} <= %d" % (low, high)
+    if isinstance(field, F.StoreField) and not _is(field, F.StoreField, "validate"):
+        return None
+    return _plain_guard(field)
+
+
+def _plain_guard(field, unchecked=False):
+    """The guard of a field with no validation of its own (or whose
+    validation is not applied: ``unchecked``)."""
+    if not unchecked and getattr(type(field), "validate", None) not in (None, F.StoreField.validate):
+        return None
+    for cls, kind in ((peewee._StringField, "str"), (peewee.IntegerField, "int"),
+                      (peewee.FloatField, "float"), (peewee.BooleanField, "bool")):
+        if _is(field, cls, "adapt", "db_value"):
+            return "{v}.__class__ is %s" % kind
+    return None
+
+
+class _Writer:
+    """How one column's value goes to the driver.
+
+    ``convert(value)`` is the ORM path's conversion (``validate`` then
+    ``db_value``, or a fused equivalent) and accepts anything, None too;
+    ``guard`` (a Python expression over ``v``, or None) is true when ``v``
+    can be sent as it is; ``placeholder`` is ``"json"`` when the SQL must
+    wrap the parameter in SQLite's ``json()`` as the ORM path does.
+    """
+
+    def __init__(self, field, db):
+        backend = db.features.name
+        self.field = field
+        self.guard = None
+        self.placeholder = None
+        if isinstance(field, F.JSONField) and _is(field, F.JSONField, "validate", "db_value"):
+            compact = backend != "sqlite" or _compact_json_ok(db)
+            self.convert = _json_text(field, compact)
+            if backend == "sqlite" and not compact:
+                self.placeholder = "json"
+        elif _is(field, F.DateTimeTZField, "validate", "db_value"):
+            ok = backend != "sqlite" or _timestamp_text_ok(field)
+            self.convert = _timestamp(field, backend) if ok else _converted(field)
+        elif (_is(field, F.EnumField, "validate", "db_value")
+              or _is(field, F.UUIDField, "validate", "db_value")):
+            self.convert = _converted(field)
+        else:
+            self.guard = _pass_guard(field)
+            self.convert = _checked(field)
+
+    def param(self, placeholder_node):
+        return fn.json(placeholder_node) if self.placeholder == "json" else placeholder_node
+
+
+# --- bulk insert -----------------------------------------------------------------------
+
+def _columns_of(model, first):
+    """The insert's fields, from the first row (and the defaults) as peewee does."""
+    meta = model._meta
+    if isinstance(first, peewee.Model):
+        fields = [f for f in meta.sorted_fields
+                  if not (meta.auto_increment and f is meta.primary_key)]
+        return fields, tuple(f.name for f in fields)
+    if not isinstance(first, dict):
+        raise TypeError(f"{model.__name__}: bulk_insert rows are dicts or "
+                        f"{model.__name__} instances, got {type(first).__name__}")
+    chosen, keys = {}, {}
+    for key in first:
+        field = key if isinstance(key, peewee.Field) else meta.combined.get(key)
+        if field is None or field.model is not model:
+            raise ValueError(f'{model.__name__}: unrecognized field name: "{key}"')
+        chosen[field] = None
+        keys.setdefault(field, key)
+    for field in meta.defaults:
+        chosen.setdefault(field, None)
+    order = {f: i for i, f in enumerate(meta.sorted_fields)}
+    fields = sorted(chosen, key=order.__getitem__)
+    return fields, tuple(keys.get(f, f.name) for f in fields)
+
+
+def _slow_row(model, fields, keys, writers):
+    """Parameters of a row lacking some usual key: the value under another
+    key peewee accepts, else the default (a callable called), else NULL for a
+    nullable field, else ValueError (peewee's rules). Defaults are converted
+    with ``db_value`` and not validated, as by ``Model.insert_many``."""
+    defaults = model._meta.defaults
+    plan = [(f, k, (k, f, f.name, f.column_name), w.convert, defaults.get(f, _MISSING))
+            for f, k, w in zip(fields, keys, writers)]
+
+    def convert(row):
+        out = []
+        for field, _key, lookups, conv, default in plan:
+            for lookup in lookups:
+                if lookup in row:
+                    out.append(conv(row[lookup]))
+                    break
+            else:
+                if default is not _MISSING:
+                    out.append(field.db_value(default() if callable(default) else default))
+                elif field.null:
+                    out.append(None)
+                else:
+                    raise ValueError(f"Missing value for {field.name}.")
+        return tuple(out)
+    return convert
+
+
+def _key_checker(model, fields, keys):
+    allowed = set(keys) | set(fields) | {f.name for f in fields} | {f.column_name for f in fields}
+
+    def check(row):
+        extra = [k for k in row if k not in allowed]
+        if extra:
+            raise ValueError(f"{model.__name__}: a row has {extra[0]!r}, which the first row "
+                             "lacks (bulk_insert takes its columns from the first row and "
+                             "the fields' defaults)")
+    return check
+
+
+def _compile_rows(model, fields, keys, writers):
+    """A function converting a list of dict rows to parameter tuples: one
+    unrolled statement per column, no per-value loop or dispatch."""
+    n = len(fields)
+    names = ", ".join(f"v{i}" for i in range(n))
+    ns = {"len": len, "slow": _slow_row(model, fields, keys, writers),
+          "check": _key_checker(model, fields, keys)}
+    lines = ["def convert(rows, append):", "    for row in rows:", "        try:"]
+    for i, key in enumerate(keys):
+        ns[f"K{i}"] = key
+        lines.append(f"            v{i} = row[K{i}]")
+    lines += ["        except KeyError:", f"            append(slow(row))", "        else:"]
+    for i, w in enumerate(writers):
+        ns[f"C{i}"] = w.convert
+        if w.guard is None:
+            lines.append(f"            v{i} = C{i}(v{i})")
+        else:
+            lines.append(f"            if not ({w.guard.format(v=f'v{i}')}):")
+            lines.append(f"                v{i} = C{i}(v{i})")
+    lines += [f"            append(({names},))",
+              f"        if len(row) != {n}:", "            check(row)"]
+    exec(compile("\n".join(lines), f"<store.fast insert {model.__name__}>", "exec"), ns)
+    return ns["convert"]
+
+
+class _InsertPlan:
+    def __init__(self, model, db, fields, keys):
+        self.fields = fields
+        self.writers = [_Writer(f, db) for f in fields]
+        placeholder = Value(None, converter=False)
+        row = tuple(w.param(placeholder) for w in self.writers)
+        self.sql = _render(db, peewee.ModelInsert(model, [row], columns=fields, returning=()))
+        meta = model._meta
+        table = peewee.Entity(*[p for p in (meta.schema, meta.table_name) if p])
+        self.copy_sql = (f"COPY {_render(db, table)} "
+                         f"({_quoted(db, *[f.column_name for f in fields])}) FROM STDIN")
+        self.convert_dicts = _compile_rows(model, fields, keys, self.writers)
+        self.instance_names = [f.name for f in fields]
+
+    def convert(self, rows, append=None):
+        """Parameter tuples of ``rows``, given to ``append`` one by one (so
+        a COPY sends each as it is made), or returned as a list."""
+        if rows and isinstance(rows[0], peewee.Model):
+            names = self.instance_names
+            rows = [{n: r.__data__.get(n) for n in names} for r in rows]
+        if append is not None:
+            return self.convert_dicts(rows, append)
+        out = []
+        self.convert_dicts(rows, out.append)
+        return out
+
+
+def _plan(kind, model, db, extra, build):
+    key = (kind, model, db.features.name, model._meta.schema, model._meta.table_name, extra)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = build()
+        with _LOCK:
+            _PLANS[key] = plan
+    return plan
+
+
+def bulk_insert(model, rows, *, batch_size: int = BATCH_SIZE, copy: bool | None = None) -> int:
+    """Insert ``rows`` (dicts keyed by field name, column name or Field, or
+    model instances) into ``model``'s table; return how many.
+
+    All or nothing: one transaction (a savepoint inside the caller's). The
+    columns are the first row's plus every field with a default (peewee's
+    rule). SQLite: one prepared INSERT fed to ``executemany`` per batch.
+    PostgreSQL: ``COPY ... FROM STDIN`` when ``copy`` is true, or when it is
+    None and there are at least ``COPY_THRESHOLD`` rows; else
+    ``executemany`` (psycopg 3 pipelines it). Both store the same values.
+    """
+    db = _database(model)
+    rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+    if not rows:
+        return 0
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    fields, keys = _columns_of(model, rows[0])
+    plan = _plan("insert", model, db, keys,
+                 lambda: _InsertPlan(model, db, fields, keys))
+    use_copy = db.features.name == "postgresql" and (
+        copy if copy is not None else len(rows) >= COPY_THRESHOLD)
+    if copy and not use_copy:
+        raise ConfigError("COPY needs PostgreSQL")
+    send = _send_copy if use_copy else _send_many
+    with db.atomic():
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            try:
+                with db.atomic():
+                    send(db, plan, batch)
+            except (peewee.IntegrityError, peewee.DataError) as exc:
+                _replay(db, plan, batch, exc)
+    return len(rows)
+
+
+def _send_many(db, plan, batch):
+    params = plan.convert(batch)
+    with _EXC:
+        db.cursor().executemany(plan.sql, params)
+
+
+def _send_copy(db, plan, batch):
+    # Rows are converted as they are written: the server works on the
+    # previous ones meanwhile. A conversion error aborts the COPY.
+    with _EXC:
+        cursor = db.cursor()
+        with cursor.copy(plan.copy_sql, writer=_QW(cursor)) as copy:
+            plan.convert(batch, copy.write_row)
+
+
+def _replay(db, plan, batch, exc):
+    """A batch was refused (its savepoint is rolled back): insert its rows
+    one by one, as the ORM path would, to raise the same typed error for the
+    first bad row."""
+    for params in plan.convert(batch):
+        _execute(db, plan.sql, params)
+    raise _translated(db, exc, plan.sql, None)
+
+
+# --- lookup by primary key ---------------------------------------------------------
+
+def _reader_guard(field):
+    """A Python expression over ``v`` true when ``python_value(v)`` is ``v``."""
+    if isinstance(field, peewee.ForeignKeyField) and _is(field, peewee.ForeignKeyField, "python_value"):
+        field = field.rel_field
+    if not _is(field, peewee.Field, "python_value"):
+        return None
+    for cls, kind in ((peewee._StringField, "str"), (peewee.IntegerField, "int"),
+                      (peewee.FloatField, "float")):
+        if _is(field, cls, "adapt"):
+            return "{v} is None or {v}.__class__ is %s" % kind
+    return None
+
+
+def _compile_reader(model, fields):
+    ns = {}
+    names = [f.name for f in fields]
+    lines = ["def read(row):", "    " + "".join(f"v{i}, " for i in range(len(fields))) + "= row"]
+    for i, field in enumerate(fields):
+        guard = _reader_guard(field)
+        ns[f"P{i}"] = field.python_value
+        if guard is None:
+            lines.append(f"    v{i} = P{i}(v{i})")
+        else:
+            lines.append(f"    if not ({guard.format(v=f'v{i}')}):")
+            lines.append(f"        v{i} = P{i}(v{i})")
+    lines.append("    return {" + ", ".join(f"{n!r}: v{i}" for i, n in enumerate(names)) + "}")
+    exec(compile("\n".join(lines), f"<store.fast read {model.__name__}>", "exec"), ns)
+    return ns["read"]
+
+
+class _SelectPlan:
+    def __init__(self, model, db):
+        meta = model._meta
+        if not isinstance(meta.primary_key, peewee.Field) or meta.composite_key:
+            raise ConfigError(f"{model.__name__}: get_by_pk needs a single-column primary key")
+        fields = meta.sorted_fields
+        query = model.select(*fields).where(meta.primary_key == Value(None, converter=False))
+        self.sql = _render(db, query)
+        self.pk_value = meta.primary_key.db_value
+        self.read = _compile_reader(model, fields)
+        self.model = model
+
+
+def get_by_pk(model, pk):
+    """The row of ``model`` whose primary key is ``pk``, as a model instance
+    equal to ``model.get_by_id(pk)`` (same ``__data__``, nothing dirty);
+    ``model.DoesNotExist`` if there is none. One cached SELECT."""
+    db = _database(model)
+    plan = _plan("select", model, db, None, lambda: _SelectPlan(model, db))
+    row = _execute(db, plan.sql, (plan.pk_value(pk),)).fetchone()
+    if row is None:
+        raise model.DoesNotExist(f"{model.__name__} with primary key {pk!r} does not exist")
+    obj = model(__no_default__=True, **plan.read(row))
+    obj._dirty.clear()
+    return obj
+
+
+# --- update by primary key ---------------------------------------------------------
+
+class _UpdatePlan:
+    def __init__(self, model, db, fields):
+        meta = model._meta
+        if not isinstance(meta.primary_key, peewee.Field) or meta.composite_key:
+            raise ConfigError(f"{model.__name__}: update_by_pk needs a single-column primary key")
+        self.fields = fields
+        self.writers = [_Writer(f, db) for f in fields]
+        placeholder = Value(None, converter=False)
+        query = peewee.ModelUpdate(model, {f: w.param(placeholder)
+                                           for f, w in zip(fields, self.writers)})
+        self.sql = _render(db, query.where(meta.primary_key == placeholder))
+        self.pk_value = meta.primary_key.db_value
+
+    def params(self, values, pk):
+        out = [w.convert(value) for w, value in zip(self.writers, values)]
+        out.append(self.pk_value(pk))
+        return out
+
+
+def update_by_pk(model, pk, values=None, **kwargs) -> int:
+    """``UPDATE`` the row of ``model`` whose primary key is ``pk`` with
+    ``values`` (a dict keyed by field name, column name or Field, and/or
+    keyword arguments); return the number of rows changed (0 or 1).
+    Validated and converted like ``Model.update``; ``auto_now`` fields not
+    given are set to the current time. One cached statement per column set."""
+    db = _database(model)
+    meta = model._meta
+    data = {}
+    for key, value in {**(values or {}), **kwargs}.items():
+        field = key if isinstance(key, peewee.Field) else meta.combined.get(key)
+        if field is None or field.model is not model:
+            raise ValueError(f'{model.__name__}: unrecognized field name: "{key}"')
+        data[field] = value
+    if not data:
+        raise ValueError(f"{model.__name__}: update_by_pk needs at least one value")
+    now = None
+    for field in meta.auto_now_fields:
+        if field not in data:
+            now = now or F.utcnow()
+            data[field] = now
+    fields = tuple(data)
+    plan = _plan("update", model, db, tuple(f.name for f in fields),
+                 lambda: _UpdatePlan(model, db, fields))
+    cursor = _execute(db, plan.sql, plan.params(data.values(), pk))
+    return cursor.rowcount
