@@ -368,23 +368,39 @@ def _empty_migration(app_obj, name):
 
 @main.command()
 @click.argument("app", required=False)
+@click.option("--no-live", is_flag=True, help="Do not compare the live database.")
 @click.pass_obj
 @handle_errors
-def check(ctx: Context, app):
+def check(ctx: Context, app, no_live):
     """Exit 1 if the models have changes no migration covers (what
-    `create --auto` would write); 0 when models and migrations agree."""
+    `create --auto` would write), or if the live database, at head, differs
+    from what the models create (drift); 0 when all agree."""
     from .migrate import autogen
-    pending = False
+    failed = False
+    db = None if no_live else ctx.open()
     for app_obj in ctx.apps(app):
         plan = autogen.check(app_obj)
         if plan:
-            pending = True
+            failed = True
             click.echo(f"{app_obj.name}: changes without a migration:")
             for line in plan.summary:
                 click.echo(f"  {line}")
         else:
             click.echo(f"{app_obj.name}: models and migrations agree")
-    if pending:
+        if db is None:
+            continue
+        pending, drift = autogen.live_drift(db, app_obj)
+        if pending:
+            click.echo(f"{app_obj.name}: {len(pending)} migration(s) pending: the live "
+                       f"schema is compared at head only")
+        elif drift:
+            failed = True
+            click.echo(f"{app_obj.name}: the live schema differs from the models:")
+            for line in drift:
+                click.echo(f"  {line}")
+        else:
+            click.echo(f"{app_obj.name}: live schema matches the models")
+    if failed:
         sys.exit(1)
 
 

@@ -67,3 +67,28 @@ def test_migrate_status_partitions_and_reset_leave_nothing(db, backend_url, monk
         if db.features.name == "postgresql":
             for ns in ("dental", "inventory"):
                 db.execute_sql(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
+
+
+def test_check_finds_live_drift_and_writes_nothing(db, backend_url, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+
+    def cli(*args):
+        result = runner.invoke(main, ["--database", backend_url, *args])
+        return result.exit_code, result.output
+
+    before = leftovers(db)
+    code, out = cli("check", "pricing")
+    assert code == 0 and "1 migration(s) pending" in out
+    assert leftovers(db) == before                      # read-only
+    try:
+        assert cli("migrate", "pricing")[0] == 0
+        code, out = cli("check", "pricing")
+        assert code == 0 and "pricing: live schema matches the models" in out
+        db.execute_sql('DROP INDEX "idx_models_brand"')     # a hand change in the database
+        code, out = cli("check", "pricing")
+        assert code == 1
+        assert "the live schema differs from the models" in out
+        assert "index idx_models_brand added" in out
+    finally:
+        cli("reset", "pricing", "--yes")

@@ -452,8 +452,9 @@ class Scratch:
         self.db = None
 
     def __enter__(self):
-        from urllib.parse import quote as q
         from ..database import open_database
+        from ..namespaces import _pg_url
+        from ..url import parse_url
         if self.backend == "sqlite":
             self.dir = tempfile.mkdtemp(prefix="store-prove-")
             url = f"sqlite:///{Path(self.dir) / 'prove.db'}"
@@ -462,8 +463,7 @@ class Scratch:
             admin = open_database(self.pg_url)
             admin.execute_sql(f'CREATE SCHEMA "{self.schema}"')
             admin.close()
-            sep = "&" if "?" in self.pg_url else "?"
-            url = f"{self.pg_url}{sep}options=" + q(f"-csearch_path={self.schema}")
+            url = _pg_url(parse_url(self.pg_url), self.schema)
         self.db = open_database(url)
         self.db.connect()
         return self.db
@@ -595,3 +595,51 @@ def create(app, name: str, *, backends: dict, renames=None, ask=None,
 def check(app) -> Plan:
     """The changes ``create --auto`` would write (nothing is written)."""
     return compare(st.load_state(app.migrations_dir), models_state(app))
+
+
+class _Dir:
+    """Enough of a router for ``StoreRouter.todo`` (the migration files)."""
+
+    def __init__(self, app):
+        from peewee_migrate.router import Router
+        self.migrate_dir = Path(app.migrations_dir)
+        self.filemask = Router.filemask
+
+
+def _has_history(db, app) -> bool:
+    ns = app.namespace
+    if db.features.name == "postgresql":
+        return bool(db.execute_sql(
+            "SELECT 1 FROM pg_tables WHERE tablename = %s AND schemaname = "
+            "COALESCE(%s, current_schema())", (app.history_table, ns)).fetchone())
+    if ns is None:
+        return db.table_exists(app.history_table)
+    from ..namespaces import sqlite_path
+    path = Path(sqlite_path(db, ns))
+    if db.url.is_memory or not path.exists():
+        return False
+    import sqlite3
+    with sqlite3.connect(path) as conn:
+        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                 (app.history_table,)).fetchone())
+
+
+def live_drift(db, app):
+    """How the live schema of ``app`` (at head) differs from what its models
+    create, on the same backend: ``(pending, diff)``. ``pending``: the
+    migrations not applied (then the schema is not compared: ``diff`` None)."""
+    from ..introspect import read_schema
+    from .runner import StoreRouter
+    if not _has_history(db, app):            # read-only: nothing is created here
+        return list(StoreRouter.todo.fget(_Dir(app))), None
+    with StoreRouter(db, app) as router:
+        pending = router.pending()
+        if pending:
+            return pending, None
+        live = read_schema(router.database, exclude={app.history_table})
+        live = type(live)({n: t for n, t in live.tables.items() if n in set(app.tables)})
+        url = None if db.features.name == "sqlite" else db.url
+        with Scratch(db.features.name, url) as scratch:
+            _apply_models(scratch, app.models)
+            wanted = read_schema(scratch)
+    return [], _normalised(live).diff(_normalised(wanted))
