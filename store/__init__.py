@@ -40,13 +40,15 @@ __all__ = [
 ]
 
 
-def connect(url: str | None = None, *, models=(), **options):
+def connect(url: str | None = None, *, models=(), apps=(), **options):
     """Open the database for ``url`` and return a connected peewee Database.
 
     The URL comes from, in order: ``url``, ``DATABASE_URL``, ``setup.cfg``
     ``[store] database_url``, then ``sqlite:///store.db``. ``models`` are
     bound to the returned database (re-binding from another database is
-    fine). Extra keyword options go to the peewee Database class.
+    fine); ``apps`` (names such as ``"dental"``) bind every model of those
+    apps, each in its namespace. Extra keyword options go to the peewee
+    Database class.
     """
     from .config import resolve_url
     from .database import open_database
@@ -56,15 +58,20 @@ def connect(url: str | None = None, *, models=(), **options):
     db.connect(reuse_if_open=True)
     if models:
         db.bind_models(models)
+    if apps:
+        from .migrate.apps import load_apps
+        from .namespaces import bind_app
+        for app in load_apps(list(apps)):
+            bind_app(db, app)
     return db
 
 
 @contextmanager
-def open(url: str | None = None, *, models=(), **options):  # noqa: A001 - public name
+def open(url: str | None = None, *, models=(), apps=(), **options):  # noqa: A001 - public name
     """``with store.open(url, models=[...]) as db:`` -- connect, bind, and on
     exit close the connection and re-bind the models to what they had before."""
     previous = {m: m._meta.database for m in models}
-    db = connect(url, models=models, **options)
+    db = connect(url, models=models, apps=apps, **options)
     try:
         yield db
     finally:

@@ -135,3 +135,24 @@ def test_reset_removes_an_empty_namespace(db, tmp_path, ns):
                               (dental.namespace,)).fetchone()[0] == 0
     else:
         assert not Path(sqlite_path(db, dental.namespace)).exists()
+
+
+def test_pricing_app_in_two_tenant_namespaces(db, ns):
+    """Seed 002: the shared tables beside per-tenant copies user_<id>."""
+    import dataclasses
+    from store.apps.pricing import BrandGroup
+    from store.migrate import load_apps
+    root = Path(__file__).resolve().parents[1] / "migrations"
+    (pricing,) = load_apps(["pricing"], root=root)
+    tenants = [dataclasses.replace(pricing, namespace=ns("user")) for _ in range(2)]
+    migrate_apps(db, tenants)
+    for i, tenant in enumerate(tenants):
+        bind_app(db, tenant)
+        BrandGroup.create(brand=f"brand{i}", group_name="g", base_price="10.00")
+    for i, tenant in enumerate(tenants):
+        bind_app(db, tenant)
+        assert [b.brand for b in BrandGroup.select()] == [f"brand{i}"]
+        history = read_schema(db, schema=tenant.namespace).tables
+        assert {"brand_groups", "models", "pricing_migrate_history"} <= set(history)
+    bind_app(db, pricing)
+    assert "brand_groups" not in read_schema(db).tables     # the shared copy is separate
