@@ -539,5 +539,22 @@ def info(ctx: Context):
     click.echo(f"apps:     {', '.join(ctx.settings().apps) or 'none'}")
 
 
+def _register_optional_commands():
+    """Commands defined in their own modules (each imports only click at
+    module level, so the CLI still starts fast)."""
+    import importlib
+    for module in ("store.cli_data", "store.cli_tools"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(main)
+
+
+_register_optional_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
