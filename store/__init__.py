@@ -9,11 +9,19 @@
     with store.open("sqlite:///notes.db", models=[Note]) as db:
         Note.create(text="hello")
 
+    db = store.connect(apps=["forecast"], migrate=True)    # a notebook cell
+    store.table(Forecast.select())             # HTML in Jupyter, text in a terminal
+    df = store.to_frame(Forecast.select())     # pandas (the ``pandas`` extra)
+
 The public API is what this module exports; everything else may change.
 """
 from __future__ import annotations
 
+import os
+import threading
+import weakref
 from contextlib import contextmanager
+from pathlib import Path
 
 from .errors import (AppendOnlyViolation, CheckViolation, ConfigError, ConstraintViolation,
                      ForeignKeyViolation, MigrationError, NotNullViolation,
@@ -26,9 +34,12 @@ from .fields import (AutoField, BigAutoField, BigIntegerField, BooleanField,
 from .model import Check, Model, TimestampedModel
 from .repository import MultipleRowsFound, Repository
 from .url import DatabaseURL, parse_url
+from .display import Table, table
+from .frames import from_frame, to_frame
 
 __all__ = [
     "connect", "open", "features", "parse_url", "DatabaseURL",
+    "table", "Table", "to_frame", "from_frame",
     "Model", "TimestampedModel", "Check", "Repository", "MultipleRowsFound",
     "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
     "CompositeKey", "DateField", "DateTimeTZField", "DecimalField", "DoubleField",
@@ -39,48 +50,164 @@ __all__ = [
     "ForeignKeyViolation", "NotNullViolation", "AppendOnlyViolation",
 ]
 
+#: Where the migrations of the apps shipped with store live in a source
+#: checkout (``migrations/`` beside the ``store`` package).
+_CHECKOUT_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-def connect(url: str | None = None, *, models=(), apps=(), **options):
-    """Open the database for ``url`` and return a connected peewee Database.
+# Databases returned by connect(), per database (see _key): when the same
+# database is connected again, the earlier handles' connections of this
+# thread are closed, so re-running a notebook cell leaks nothing.
+_opened: dict = {}
+_opened_lock = threading.Lock()
 
-    The URL comes from, in order: ``url``, ``DATABASE_URL``, ``setup.cfg``
-    ``[store] database_url``, then ``sqlite:///store.db``. ``models`` are
-    bound to the returned database (re-binding from another database is
-    fine); ``apps`` (names such as ``"dental"``) bind every model of those
-    apps, each in its namespace. Extra keyword options go to the peewee
-    Database class.
+
+def _key(url: DatabaseURL):
+    """Two URLs that reach the same database: the same SQLite file (however
+    it is spelled), the same PostgreSQL URL (options included: another
+    ``search_path`` or ``application_name`` is another connection setup)."""
+    if url.backend == "sqlite":
+        return ("sqlite", os.path.abspath(url.database))
+    return url
+
+
+def _close_earlier(url: DatabaseURL) -> None:
+    """Close this thread's connection of every earlier handle of ``url``
+    that is idle (a handle inside a transaction is left alone). A closed
+    handle still works: peewee reconnects it on its next query. In-memory
+    SQLite is never closed (its data would be lost)."""
+    if url.is_memory:
+        return
+    with _opened_lock:
+        earlier = list(_opened.get(_key(url), ()))
+    for db in earlier:
+        if db.in_transaction():
+            continue
+        db.close()
+        close_idle = getattr(db, "close_idle", None)       # a pool: its idle connections
+        if close_idle is not None:
+            close_idle()
+
+
+def _remember(db) -> None:
+    if db.url.is_memory:
+        return
+    with _opened_lock:
+        _opened.setdefault(_key(db.url), weakref.WeakSet()).add(db)
+
+
+def _load_apps(apps, migrations):
+    """App objects for ``apps`` (names or ``store.migrate.App``). Migrations
+    are looked up in ``migrations`` if given, else in ``./migrations`` when it
+    holds the app's folder, else in the source checkout store runs from."""
+    from .migrate.apps import App, check_tables_disjoint, load_app
+    loaded = []
+    for app in apps:
+        if isinstance(app, App):
+            loaded.append(app)
+            continue
+        short = str(app).rsplit(".", 1)[-1]
+        root = Path(migrations) if migrations is not None else Path("migrations")
+        if migrations is None and not (root / short).is_dir() \
+                and (_CHECKOUT_MIGRATIONS / short).is_dir():
+            root = _CHECKOUT_MIGRATIONS
+        loaded.append(load_app(app, root))
+    check_tables_disjoint(loaded)
+    return loaded
+
+
+def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False,
+            migrations=None, **options):
+    """Open the database for ``url``, bind models, return the connected
+    peewee Database. Safe to run again (a notebook cell): the connection of
+    an earlier ``connect`` to the same database is closed first.
+
+    * ``url``: from, in order, this argument, ``DATABASE_URL``,
+      ``setup.cfg [store] database_url``, then ``sqlite:///store.db``.
+    * ``models``: bound to the returned database (re-binding is fine).
+    * ``apps``: names (``"forecast"``) or ``store.migrate.App`` objects;
+      every model of each is bound, in the app's namespace.
+    * ``migrate=True``: first apply the apps' pending migrations and create
+      the missing tables of ``models`` (``CREATE TABLE IF NOT EXISTS``:
+      plain models have no migrations). Without it nothing is created or
+      changed. ``migrations``: the folder holding ``<app>/`` migration
+      folders (default ``./migrations``, else the source checkout's).
+    * Extra keyword options go to the peewee Database class.
+
+    Re-running: earlier handles of the same database (same SQLite file, same
+    PostgreSQL URL) returned by ``connect``/``open`` have this thread's
+    connection closed unless they are inside a transaction; they still work
+    (peewee reconnects on the next query). An in-memory SQLite database is
+    never closed that way.
+
+    ``with store.connect(...) as db:`` is peewee's ``with db:``: the block is
+    one transaction (rolled back on an exception), and the connection is
+    closed at the end. ``store.open`` is the same without the transaction.
     """
     from .config import resolve_url
     from .database import open_database
 
     resolved, _source = resolve_url(url)
-    db = open_database(resolved, **options)
+    parsed = parse_url(resolved)
+    app_objects = _load_apps(apps, migrations) if apps else []
+    _close_earlier(parsed)
+    db = open_database(parsed, **options)
     db.connect(reuse_if_open=True)
-    if models:
-        db.bind_models(models)
-    if apps:
-        from .migrate.apps import load_apps
-        from .namespaces import bind_app
-        for app in load_apps(list(apps)):
-            bind_app(db, app)
+    _remember(db)
+    try:
+        if models:
+            db.bind_models(models)
+            if migrate:
+                db.create_tables(models, safe=True)
+        if app_objects:
+            if migrate:
+                from . import migrate as runner
+                runner.migrate(db, app_objects)
+            from .namespaces import bind_app
+            for app in app_objects:
+                bind_app(db, app)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
 @contextmanager
-def open(url: str | None = None, *, models=(), apps=(), **options):  # noqa: A001 - public name
-    """``with store.open(url, models=[...]) as db:`` -- connect, bind, and on
-    exit close the connection and re-bind the models to what they had before."""
-    previous = {m: m._meta.database for m in models}
-    db = connect(url, models=models, apps=apps, **options)
+def open(url: str | None = None, *, models=(), apps=(), migrate: bool = False,  # noqa: A001
+         migrations=None, **options):
+    """``with store.open(url, apps=["forecast"]) as db:`` -- ``connect`` (same
+    arguments), and on exit close the connection and give ``models`` and the
+    apps' models back the database (and namespace) they had before. No
+    transaction is opened: each statement commits as it runs (use
+    ``db.atomic()`` inside for one)."""
+    bound = list(models)
+    if apps:
+        bound += [m for app in _load_apps(apps, migrations) for m in app.models]
+    previous = [(m, m._meta.database, m._meta.schema) for m in bound]
+    db = connect(url, models=models, apps=apps, migrate=migrate, migrations=migrations,
+                 **options)
     try:
         yield db
     finally:
         if not db.is_closed():
             db.close()
-        for model, old in previous.items():
-            model.bind(old)
+        for model, database, schema in previous:
+            model._meta.schema = schema
+            model.bind(database)
 
 
 def features(db):
     """What the backend of ``db`` can do (a ``store.database.Features``)."""
     return db.features
+
+
+def _register_display() -> None:
+    """In an IPython kernel (Jupyter), show peewee queries as HTML tables;
+    nothing happens elsewhere (``%load_ext store.display`` when store was
+    imported before IPython)."""
+    import sys
+    if "IPython" in sys.modules:
+        from .display import register_ipython
+        register_ipython()
+
+
+_register_display()

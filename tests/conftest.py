@@ -108,6 +108,25 @@ def tables(db):
     return make
 
 
+@pytest.fixture(autouse=True)
+def _app_model_bindings():
+    """Give every model of the shipped apps back its database and namespace
+    after each test (``bind_app`` sets ``Meta.schema`` for the class)."""
+    import importlib
+    models = []
+    for name in ("forecast", "pricing", "backlog", "dental", "inventory"):
+        try:
+            models += importlib.import_module(f"store.apps.{name}").MODELS
+        except ImportError:
+            pass
+    saved = [(m, m._meta.database, m._meta.schema) for m in models]
+    yield
+    for model, database, schema in saved:
+        model._meta.schema = schema
+        if model._meta.database is not database:
+            model.bind(database, bind_refs=False, bind_backrefs=False)
+
+
 def pytest_runtest_logreport(report):
     if report.when == "call" and report.passed and "[postgres" in report.nodeid:
         _state["pg_passed"] += 1
