@@ -218,18 +218,20 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             m = _UNIQUE_COLS.search(message)
             if not m:
                 return None
+            schema, _table = _target(sql)
+            prefix = f"{_q(schema)}." if schema else ""
             named = re.fullmatch(r"index '(.+)'", m.group(1).strip())
             if named:                      # a unique index on expressions
                 row = self.cursor().execute(
-                    "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
-                    (named.group(1),)).fetchone()
+                    f"SELECT tbl_name FROM {prefix}sqlite_master WHERE type = 'index' "
+                    f"AND name = ?", (named.group(1),)).fetchone()
                 return errors.violation("unique", table=row[0] if row else None,
                                         constraint=named.group(1))
             cols = [c.strip() for c in m.group(1).split(",")]
             table = cols[0].split(".", 1)[0]
             columns = [c.split(".", 1)[1] for c in cols]
             constraint = self._unique_index_name(table, columns,
-                                                 name == "SQLITE_CONSTRAINT_PRIMARYKEY")
+                                                 name == "SQLITE_CONSTRAINT_PRIMARYKEY", prefix)
             return errors.violation("unique", table=table, constraint=constraint)
         if name == "SQLITE_CONSTRAINT_NOTNULL":
             m = _NOT_NULL.search(message)
@@ -249,25 +251,31 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             return errors.violation("foreign_key", table=table, constraint=constraint)
         return None
 
+    def _schemas(self):
+        """``main`` and every attached database (namespaces)."""
+        return [r[1] for r in self.cursor().execute("PRAGMA database_list").fetchall()
+                if r[1] != "temp"]
+
     def _table_of_constraint(self, constraint):
         cursor = self.cursor()
-        rows = cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE ?",
-            ('%' + constraint + '%',)).fetchall()
         pattern = re.compile(r'CONSTRAINT\s+["`\[]?%s["`\]]?\s' % re.escape(constraint), re.I)
-        for table, ddl in rows:
-            if pattern.search(ddl or ""):
-                return table
+        for schema in self._schemas():
+            rows = cursor.execute(
+                f"SELECT name, sql FROM {_q(schema)}.sqlite_master WHERE type = 'table' "
+                f"AND sql LIKE ?", ('%' + constraint + '%',)).fetchall()
+            for table, ddl in rows:
+                if pattern.search(ddl or ""):
+                    return table
         return None
 
-    def _unique_index_name(self, table, columns, primary):
+    def _unique_index_name(self, table, columns, primary, prefix=""):
         cursor = self.cursor()
         for _, index, unique, origin, _partial in cursor.execute(
-                'PRAGMA index_list("%s")' % table.replace('"', '""')).fetchall():
+                f"PRAGMA {prefix}index_list({_q(table)})").fetchall():
             if not unique:
                 continue
             cols = [r[2] for r in cursor.execute(
-                'PRAGMA index_info("%s")' % index.replace('"', '""')).fetchall()]
+                f"PRAGMA {prefix}index_info({_q(index)})").fetchall()]
             if cols == columns:
                 if origin == "pk":
                     return f"{table}_pkey"
@@ -287,12 +295,14 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         conn = self._state.conn
         cursor = conn.cursor()
         outer = conn.in_transaction
+        schema, _table = _target(sql)
+        prefix = f"{_q(schema)}." if schema else ""
         try:
             cursor.execute("SAVEPOINT store_fk_probe" if outer else "BEGIN")
             try:
                 cursor.execute("PRAGMA defer_foreign_keys = ON")
                 cursor.execute(sql, params or ())
-                rows = cursor.execute("PRAGMA foreign_key_check").fetchall()
+                rows = cursor.execute(f"PRAGMA {prefix}foreign_key_check").fetchall()
             finally:
                 if outer:
                     cursor.execute("ROLLBACK TO store_fk_probe")
@@ -307,39 +317,41 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             return self._probe_referencing(sql, params)
         table, _rowid, parent, fkid = rows[0]
         column = None
-        for row in cursor.execute('PRAGMA foreign_key_list("%s")' % table.replace('"', '""')):
+        for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({_q(table)})"):
             if row[0] == fkid:
                 column = row[3]
                 break
-        return table, self._foreign_key_name(table, column, parent)
+        return table, self._foreign_key_name(table, column, parent, schema)
 
     def _probe_referencing(self, sql, params):
         """For a DELETE of referenced rows: which child FK still points at them."""
-        m = re.match(r'\s*DELETE FROM "([^"]+)"(.*)$', sql or "", re.S | re.I)
+        m = re.match(r'\s*DELETE FROM (?:"([^"]+)"\.)?"([^"]+)"(.*)$', sql or "", re.S | re.I)
         if not m:
             return None, None
-        parent, where = m.group(1), m.group(2)
+        schema, parent, where = m.group(1), m.group(2), m.group(3)
+        prefix = f"{_q(schema)}." if schema else ""
         cursor = self._state.conn.cursor()
         tables = [r[0] for r in cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+            f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table'").fetchall()]
         for child in tables:
-            for row in cursor.execute('PRAGMA foreign_key_list("%s")' % child.replace('"', '""')).fetchall():
+            for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({_q(child)})").fetchall():
                 if row[2] != parent:
                     continue
                 column, ref = row[3], row[4] or "rowid"
-                probe = ('SELECT 1 FROM "%s" WHERE "%s" IN (SELECT "%s"."%s" FROM "%s"%s) LIMIT 1'
-                         % (child, column, parent, ref, parent, where))
+                probe = ('SELECT 1 FROM %s"%s" WHERE "%s" IN (SELECT "%s"."%s" FROM %s"%s"%s) LIMIT 1'
+                         % (prefix, child, column, parent, ref, prefix, parent, where))
                 try:
                     hit = cursor.execute(probe, params or ()).fetchone()
                 except sqlite3.Error:
                     continue
                 if hit:
-                    return child, self._foreign_key_name(child, column, parent)
+                    return child, self._foreign_key_name(child, column, parent, schema)
         return None, None
 
-    def _foreign_key_name(self, table, column, parent):
+    def _foreign_key_name(self, table, column, parent, schema=None):
+        prefix = f"{_q(schema)}." if schema else ""
         row = self.cursor().execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+            f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
             (table,)).fetchone()
         if row and row[0] and column:
             m = re.search(r'CONSTRAINT\s+"([^"]+)"\s+FOREIGN KEY\s*\(\s*"%s"\s*\)'
@@ -347,6 +359,20 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             if m:
                 return m.group(1)
         return f"fk_{table}_{column}_{parent}" if column else None
+
+
+def _q(name: str) -> str:
+    return '"%s"' % name.replace('"', '""')
+
+
+_TARGET = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+'
+                     r'(?:"([^"]+)"\.)?"([^"]+)"', re.I)
+
+
+def _target(sql):
+    """(schema or None, table) a write statement names."""
+    m = _TARGET.match(sql or "")
+    return (m.group(1), m.group(2)) if m else (None, None)
 
 
 # --- PostgreSQL ---------------------------------------------------------------

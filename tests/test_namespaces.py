@@ -156,3 +156,42 @@ def test_pricing_app_in_two_tenant_namespaces(db, ns):
         assert {"brand_groups", "models", "pricing_migrate_history"} <= set(history)
     bind_app(db, pricing)
     assert "brand_groups" not in read_schema(db).tables     # the shared copy is separate
+
+
+def test_constraint_errors_name_table_and_constraint_inside_a_namespace(db, tmp_path, ns):
+    """The same names as in the default schema, on both backends."""
+    class Owner(store.Model):
+        name = store.CharField(max_length=10, unique=True)
+
+        class Meta:
+            table_name = "owners"
+
+    class Pet(store.Model):
+        owner = store.ForeignKeyField(Owner, on_delete="RESTRICT")
+        legs = store.IntegerField()
+
+        class Meta:
+            table_name = "pets"
+            checks = [store.Check("legs_few", "legs < 9")]
+
+    app = generated(tmp_path, "zoo", [Owner, Pet], ns("zoo"), db)
+    migrate_apps(db, [app])
+    bind_app(db, app)
+    owner = Owner.create(name="ann")
+    Pet.create(owner=owner, legs=4)
+    cases = [
+        (lambda: Pet.create(owner=999, legs=4), store.ForeignKeyViolation,
+         "pets", "fk_pets_owner_id_owners"),
+        (lambda: owner.delete_instance(), store.ForeignKeyViolation,
+         "pets", "fk_pets_owner_id_owners"),
+        (lambda: Pet.create(owner=owner, legs=12), store.CheckViolation,
+         "pets", "ck_pets_legs_few"),
+        (lambda: Owner.create(name="ann"), store.UniqueViolation,
+         "owners", "uq_owners_name"),
+    ]
+    for action, kind, table, constraint in cases:
+        with pytest.raises(kind) as info:
+            with db.atomic():
+                action()
+        assert (info.value.table, info.value.constraint) == (table, constraint)
+    assert Pet.select().count() == 1
