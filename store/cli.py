@@ -125,9 +125,10 @@ def main(click_ctx, database, verbose):
 @click.option("--force", is_flag=True, help="Accept applied migration files edited since they ran.")
 @click.option("--namespace", metavar="NS",
               help="Run APP in this namespace (a tenant schema) instead of its own.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (none is drawn off a terminal).")
 @click.pass_obj
 @handle_errors
-def migrate(ctx: Context, app, to, fake, force, namespace):
+def migrate(ctx: Context, app, to, fake, force, namespace, quiet):
     """Apply pending migrations (every app in setup.cfg, or APP)."""
     from . import migrate as runner
     from .errors import ConfigError
@@ -140,7 +141,9 @@ def migrate(ctx: Context, app, to, fake, force, namespace):
         click.echo("no apps configured in setup.cfg [store] apps: nothing to migrate")
         return
     where = {a.name: f" [{a.namespace}]" if a.namespace else "" for a in apps}
-    for result in runner.migrate(db, apps, to=to, fake=fake, force=force):
+    from .progress import Progress
+    bar = Progress(quiet=quiet, unit="migrations")
+    for result in runner.migrate(db, apps, to=to, fake=fake, force=force, progress=bar):
         for name in result.applied:
             click.echo(f"{result.app}{where[result.app]}: applied {name}"
                        + (" (fake)" if fake else ""))

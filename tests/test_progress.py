@@ -127,3 +127,31 @@ def test_a_dump_shows_each_table_on_a_terminal_only(db, tmp_path):
                for f in shown)
     assert any(f.startswith("backlog.event_log  0 rows") for f in shown)   # empty: no total
     assert pipe.getvalue() == ""
+
+
+def test_migrate_draws_progress_on_a_terminal_only(db, tmp_path):
+    """One task per app, advanced per migration; silent off a terminal."""
+    import io
+    from store.migrate import App, migrate as migrate_apps
+    from store.progress import Progress
+
+    folder = tmp_path / "migrations" / "bar"
+    folder.mkdir(parents=True)
+    for i in (1, 2, 3):
+        (folder / f"00{i}_step.py").write_text(
+            f"def migrate(migrator, database, fake=False):\n"
+            f"    migrator.sql('CREATE TABLE bar_{i} (id INTEGER PRIMARY KEY)')\n\n"
+            f"def rollback(migrator, database, fake=False):\n"
+            f"    migrator.sql('DROP TABLE bar_{i}')\n")
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen, pipe = Tty(), io.StringIO()
+    app = App("bar", [], folder)
+    migrate_apps(db, [app], to="002_step", progress=Progress(screen, unit="migrations"))
+    assert "bar migrations" in screen.getvalue() and "2/2 migrations" in screen.getvalue()
+    migrate_apps(db, [app], progress=Progress(pipe, unit="migrations"))
+    assert pipe.getvalue() == ""
+    assert db.table_exists("bar_3")

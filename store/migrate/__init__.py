@@ -26,7 +26,7 @@ def _apps(apps):
     return [a if isinstance(a, App) else load_app(a) for a in apps]
 
 
-def migrate(db, apps, *, to=None, fake=False, force=False):
+def migrate(db, apps, *, to=None, fake=False, force=False, progress=None):
     """Apply pending migrations of each app in order; ``to`` needs one app."""
     apps = _apps(apps)
     if to is not None and len(apps) != 1:
@@ -34,7 +34,8 @@ def migrate(db, apps, *, to=None, fake=False, force=False):
     results = []
     for app in apps:
         with StoreRouter(db, app) as router:
-            results.append(AppResult(app.name, router.run(to, fake=fake, force=force)))
+            results.append(AppResult(app.name, router.run(to, fake=fake, force=force,
+                                                          progress=progress)))
     return results
 
 

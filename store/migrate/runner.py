@@ -232,7 +232,9 @@ class StoreRouter(Router):
         done = set(self.done)
         return [n for n in self.todo if n not in done]
 
-    def run(self, name=None, *, fake=False, force=False):
+    def run(self, name=None, *, fake=False, force=False, progress=None):
+        """Apply pending migrations (up to ``name``); ``progress``: a
+        ``store.progress.Progress`` advanced once per migration."""
         todo = self.todo
         if name is not None and name not in todo:
             raise MigrationError(f"{self.app.name}: no migration named {name!r}; known: "
@@ -240,11 +242,20 @@ class StoreRouter(Router):
                                  migration=name)
         self.check_edited(force)
         applied = []
-        for migration in self.pending():
-            if self.apply(migration, fake=fake):
-                applied.append(migration)
-            if name == migration:
-                break
+        pending = self.pending()
+        if name is not None and name in pending:
+            pending = pending[:pending.index(name) + 1]
+        if progress is not None:
+            progress.start(f"{self.app.name} migrations", total=len(pending))
+        try:
+            for migration in pending:
+                if self.apply(migration, fake=fake):
+                    applied.append(migration)
+                if progress is not None:
+                    progress.advance(1)
+        finally:
+            if progress is not None:
+                progress.finish()
         return applied
 
     def rollback(self, steps: int | None = 1, to: str | None = None, *, fake=False):
