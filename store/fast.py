@@ -4,6 +4,7 @@
 
     bulk_insert(Forecast, rows)               # rows: dicts (or model instances)
     forecast = get_by_pk(Forecast, "F1")      # == Forecast.get_by_id("F1")
+    fetch(Forecast.select().where(...))       # == list(that query)
     update_by_pk(Forecast, "F1", {"peak_week": 3})   # == Forecast.update(...).where(pk == ...)
 
 Peewee builds the SQL of every query again on every call, and that is most of
@@ -50,8 +51,10 @@ the caller's), so a refused row leaves nothing of the batch behind.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import threading
+import weakref
 
 import peewee
 from peewee import Node, Value, fn
@@ -59,7 +62,7 @@ from peewee import Node, Value, fn
 from . import fields as F
 from .errors import ConfigError
 
-__all__ = ["bulk_insert", "get_by_pk", "update_by_pk", "clear_cache",
+__all__ = ["bulk_insert", "get_by_pk", "update_by_pk", "fetch", "clear_cache",
            "COPY_THRESHOLD", "BATCH_SIZE"]
 
 #: Rows from which ``bulk_insert`` uses COPY on PostgreSQL (``copy=None``).
@@ -69,10 +72,10 @@ BATCH_SIZE = 10_000
 
 UTC = _dt.timezone.utc
 _EXC = peewee.__exception_wrapper__
-from psycopg.copy import QueuedLibpqWriter as _QW
 _MISSING = object()
 _PLANS: dict = {}
 _PROBES: dict = {}
+_CURSORS = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -86,7 +89,7 @@ def clear_cache():
 
 def _database(model):
     db = model._meta.database
-    if db is None or not hasattr(db, "features") or isinstance(db, peewee.DatabaseProxy):
+    if db is None or not hasattr(db, "features"):
         raise ConfigError(f"{model.__name__} is not bound to a store database "
                           "(store.connect(url, models=[...]))")
     return db
@@ -106,18 +109,43 @@ def _translated(db, exc, sql, params):
     return exc
 
 
-def _execute(db, sql, params):
-    cursor = db.cursor()
+def _cursor(db):
+    """One cursor per driver connection, reused: a new psycopg cursor sets
+    up its adapters again (about 30 us a statement); sqlite3's is cheap
+    either way. Connections are per thread in peewee, so is the cursor."""
+    if db.is_closed():
+        db.cursor()                            # connects, or refuses, as peewee does
+    conn = db._state.conn
     try:
-        with _EXC:
-            cursor.execute(sql, params)
-    except peewee.PeeweeException as exc:
-        raise _translated(db, exc, sql, params) from getattr(exc, "orig", None)
+        return _CURSORS[conn]
+    except KeyError:
+        cursor = _CURSORS[conn] = conn.cursor()
+        return cursor
+    except TypeError:                          # pragma: no cover - no weak references
+        return conn.cursor()
+
+
+def _execute(db, sql, params):
+    """``cursor.execute`` with the errors ``db.execute_sql`` would raise."""
+    cursor = _cursor(db)
+    try:
+        cursor.execute(sql, params)
+    except Exception as exc:
+        try:
+            with _EXC:                         # the driver's error as peewee's
+                raise
+        except peewee.PeeweeException as wrapped:
+            raise _translated(db, wrapped, sql, params) from exc
     return cursor
 
 
 def _render(db, query):
     return db.get_sql_context().sql(query).query()[0]
+
+
+def _render_params(db, query):
+    """SQL text and its parameter list (placeholder markers) from peewee."""
+    return db.get_sql_context().sql(query).query()
 
 
 def _quoted(db, *names):
@@ -258,17 +286,6 @@ def _timestamp(field, backend):
     return convert
 
 
-def _keeps_none(field) -> bool:
-    """``validate(None)`` passes and ``db_value(None)`` is None: true of
-    every field of store and peewee (a NULL is left to the database)."""
-    if isinstance(field, peewee.ForeignKeyField) and _is(field, peewee.ForeignKeyField, "db_value"):
-        return _keeps_none(field.rel_field)
-    kind = type(field)
-    validate = getattr(kind, "validate", None)
-    return all(m is None or m.__module__ in (F.__name__, peewee.__name__)
-               for m in (validate, kind.db_value))
-
-
 def _pass_guard(field):
     """A Python expression over ``{v}``, true only when ``v`` is what
     ``db_value(v)`` returns and ``validate(v)`` accepts; or None."""
@@ -313,7 +330,8 @@ class _Writer:
     ``db_value``, or a fused equivalent) and accepts anything, None too;
     ``guard`` (a Python expression over ``v``, or None) is true when ``v``
     can be sent as it is; ``placeholder`` is ``"json"`` when the SQL must
-    wrap the parameter in SQLite's ``json()`` as the ORM path does.
+    wrap the parameter in SQLite's ``json()`` as the ORM path does;
+    ``db_value`` converts without validating (defaults, as peewee does).
     """
 
     def __init__(self, field, db):
@@ -335,6 +353,9 @@ class _Writer:
         else:
             self.guard = _pass_guard(field)
             self.convert = _checked(field)
+            self.db_value = field.db_value
+            return
+        self.db_value = self.convert           # these validate inside db_value anyway
 
     def param(self, placeholder_node):
         return fn.json(placeholder_node) if self.placeholder == "json" else placeholder_node
@@ -372,19 +393,19 @@ def _slow_row(model, fields, keys, writers):
     nullable field, else ValueError (peewee's rules). Defaults are converted
     with ``db_value`` and not validated, as by ``Model.insert_many``."""
     defaults = model._meta.defaults
-    plan = [(f, k, (k, f, f.name, f.column_name), w.convert, defaults.get(f, _MISSING))
+    plan = [(f, (k, f, f.name, f.column_name), w.convert, w.db_value, defaults.get(f, _MISSING))
             for f, k, w in zip(fields, keys, writers)]
 
     def convert(row):
         out = []
-        for field, _key, lookups, conv, default in plan:
+        for field, lookups, conv, db_value, default in plan:
             for lookup in lookups:
                 if lookup in row:
                     out.append(conv(row[lookup]))
                     break
             else:
                 if default is not _MISSING:
-                    out.append(field.db_value(default() if callable(default) else default))
+                    out.append(db_value(default() if callable(default) else default))
                 elif field.null:
                     out.append(None)
                 else:
@@ -394,14 +415,16 @@ def _slow_row(model, fields, keys, writers):
 
 
 def _key_checker(model, fields, keys):
-    allowed = set(keys) | set(fields) | {f.name for f in fields} | {f.column_name for f in fields}
+    names = {k for k in keys if isinstance(k, str)} | {f.name for f in fields} \
+        | {f.column_name for f in fields}
+    ids = {id(f) for f in fields}               # Fields by identity (== is SQL)
 
     def check(row):
-        extra = [k for k in row if k not in allowed]
-        if extra:
-            raise ValueError(f"{model.__name__}: a row has {extra[0]!r}, which the first row "
-                             "lacks (bulk_insert takes its columns from the first row and "
-                             "the fields' defaults)")
+        for key in row:
+            if key not in names if isinstance(key, str) else id(key) not in ids:
+                raise ValueError(f"{model.__name__}: a row has {key!r}, which the first row "
+                                 "lacks (bulk_insert takes its columns from the first row "
+                                 "and the fields' defaults)")
     return check
 
 
@@ -434,9 +457,11 @@ class _InsertPlan:
     def __init__(self, model, db, fields, keys):
         self.fields = fields
         self.writers = [_Writer(f, db) for f in fields]
-        placeholder = Value(None, converter=False)
-        row = tuple(w.param(placeholder) for w in self.writers)
-        self.sql = _render(db, peewee.ModelInsert(model, [row], columns=fields, returning=()))
+        row = tuple(w.param(Value(i, converter=False)) for i, w in enumerate(self.writers))
+        self.sql, order = _render_params(
+            db, peewee.ModelInsert(model, [row], columns=fields, returning=()))
+        if order != list(range(len(fields))):      # peewee keeps columns= in order
+            raise RuntimeError(f"unexpected parameter order {order!r} in {self.sql}")
         meta = model._meta
         table = peewee.Entity(*[p for p in (meta.schema, meta.table_name) if p])
         self.copy_sql = (f"COPY {_render(db, table)} "
@@ -457,11 +482,19 @@ class _InsertPlan:
         return out
 
 
-def _plan(kind, model, db, extra, build):
-    key = (kind, model, db.features.name, model._meta.schema, model._meta.table_name, extra)
+def _cached(kind, model, extra, make):
+    """The plan ``make(model, db, extra)`` for the model's database, built
+    once per backend, table and ``extra`` (the column keys)."""
+    meta = model._meta
+    try:
+        backend = meta.database.features.name
+    except AttributeError:
+        _database(model)                       # raises the ConfigError
+        raise
+    key = (kind, model, backend, meta.schema, meta.table_name, extra)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = build()
+        plan = make(model, _database(model), extra)
         with _LOCK:
             _PLANS[key] = plan
     return plan
@@ -478,15 +511,14 @@ def bulk_insert(model, rows, *, batch_size: int = BATCH_SIZE, copy: bool | None 
     None and there are at least ``COPY_THRESHOLD`` rows; else
     ``executemany`` (psycopg 3 pipelines it). Both store the same values.
     """
-    db = _database(model)
     rows = rows if isinstance(rows, (list, tuple)) else list(rows)
     if not rows:
         return 0
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     fields, keys = _columns_of(model, rows[0])
-    plan = _plan("insert", model, db, keys,
-                 lambda: _InsertPlan(model, db, fields, keys))
+    plan = _cached("insert", model, keys, lambda m, db, _k: _InsertPlan(m, db, fields, keys))
+    db = model._meta.database
     use_copy = db.features.name == "postgresql" and (
         copy if copy is not None else len(rows) >= COPY_THRESHOLD)
     if copy and not use_copy:
@@ -506,15 +538,14 @@ def bulk_insert(model, rows, *, batch_size: int = BATCH_SIZE, copy: bool | None 
 def _send_many(db, plan, batch):
     params = plan.convert(batch)
     with _EXC:
-        db.cursor().executemany(plan.sql, params)
+        _cursor(db).executemany(plan.sql, params)
 
 
 def _send_copy(db, plan, batch):
     # Rows are converted as they are written: the server works on the
     # previous ones meanwhile. A conversion error aborts the COPY.
     with _EXC:
-        cursor = db.cursor()
-        with cursor.copy(plan.copy_sql, writer=_QW(cursor)) as copy:
+        with _cursor(db).copy(plan.copy_sql) as copy:
             plan.convert(batch, copy.write_row)
 
 
@@ -530,9 +561,11 @@ def _replay(db, plan, batch, exc):
 # --- lookup by primary key ---------------------------------------------------------
 
 def _reader_guard(field):
-    """A Python expression over ``v`` true when ``python_value(v)`` is ``v``."""
+    """A Python expression over ``{v}`` true when ``python_value(v)`` is ``v``."""
     if isinstance(field, peewee.ForeignKeyField) and _is(field, peewee.ForeignKeyField, "python_value"):
         field = field.rel_field
+    if _json_reader(field) == "driver":
+        return "True"                          # psycopg decoded it; peewee keeps it
     if not _is(field, peewee.Field, "python_value"):
         return None
     for cls, kind in ((peewee._StringField, "str"), (peewee.IntegerField, "int"),
@@ -542,16 +575,47 @@ def _reader_guard(field):
     return None
 
 
+def _json_reader(field):
+    """How peewee reads this JSON column: ``"driver"`` (PostgreSQL: the
+    driver decoded it, the value is kept), ``"loads"`` (SQLite: text parsed
+    with ``json.loads``, kept as text if it is not JSON), or None."""
+    if not _is(field, peewee.JSONField, "python_value") or field._helper is None:
+        return None
+    reader = type(field._helper).make_value_reader
+    if reader is peewee.PostgresqlJSONMethods.make_value_reader:
+        return "driver"
+    if reader is peewee.BaseJSONMethods.make_value_reader and field._loads is json.loads:
+        return "loads"
+    return None
+
+
+_SCAN = json.JSONDecoder().scan_once
+
+
 def _compile_reader(model, fields):
-    ns = {}
+    """A function from a fetched row to the dict of field values peewee's
+    cursor would build: one unrolled statement per column. JSON text from
+    SQLite is parsed by the scanner ``json.loads`` ends in; anything it
+    would not take whole goes to ``python_value`` itself."""
+    ns = {"SCAN": _SCAN, "len": len}
     names = [f.name for f in fields]
     lines = ["def read(row):", "    " + "".join(f"v{i}, " for i in range(len(fields))) + "= row"]
     for i, field in enumerate(fields):
-        guard = _reader_guard(field)
         ns[f"P{i}"] = field.python_value
-        if guard is None:
+        guard = _reader_guard(field)
+        if _json_reader(field) == "loads":
+            lines += [f"    if v{i}.__class__ is str:",
+                      "        try:",
+                      f"            o, e = SCAN(v{i}, 0)",
+                      "        except Exception:",
+                      f"            v{i} = P{i}(v{i})",
+                      "        else:",
+                      f"            v{i} = o if e == len(v{i}) else P{i}(v{i})",
+                      f"    elif v{i} is not None:",
+                      f"        v{i} = P{i}(v{i})"]
+        elif guard is None:
             lines.append(f"    v{i} = P{i}(v{i})")
-        else:
+        elif guard != "True":
             lines.append(f"    if not ({guard.format(v=f'v{i}')}):")
             lines.append(f"        v{i} = P{i}(v{i})")
     lines.append("    return {" + ", ".join(f"{n!r}: v{i}" for i, n in enumerate(names)) + "}")
@@ -559,8 +623,44 @@ def _compile_reader(model, fields):
     return ns["read"]
 
 
+def _instance_factory(model):
+    """``data -> instance`` as peewee's cursor builds one from a row
+    (``model(__no_default__=True, **data)``, then nothing dirty).
+
+    When the model keeps peewee's and store's constructor and plain field
+    accessors, the instance is assembled directly (four attributes instead
+    of one descriptor call per field): proved equal to the constructor's on
+    a probe before it is used."""
+    def construct(data):
+        obj = model(__no_default__=True, **data)
+        obj._dirty.clear()
+        return obj
+
+    setters = (peewee.FieldAccessor.__set__, peewee.ForeignKeyAccessor.__set__)
+    plain = (model.__setattr__ is object.__setattr__ and model.__new__ is object.__new__
+             and all(getattr(type(inspect.getattr_static(model, f.name, None)), "__set__", None)
+                     in setters for f in model._meta.sorted_fields))
+    if not plain:
+        return construct
+    new = object.__new__
+
+    def assemble(data):
+        obj = new(model)
+        obj.__data__ = data
+        obj._dirty = set()
+        obj.__rel__ = {}
+        obj._store_unsaved_default_pk = False
+        return obj
+
+    probe = {f.name: None for f in model._meta.sorted_fields}
+    reference, mine = construct(dict(probe)), assemble(dict(probe))
+    if vars(reference) != vars(mine):
+        return construct
+    return assemble
+
+
 class _SelectPlan:
-    def __init__(self, model, db):
+    def __init__(self, model, db, _extra):
         meta = model._meta
         if not isinstance(meta.primary_key, peewee.Field) or meta.composite_key:
             raise ConfigError(f"{model.__name__}: get_by_pk needs a single-column primary key")
@@ -569,42 +669,78 @@ class _SelectPlan:
         self.sql = _render(db, query)
         self.pk_value = meta.primary_key.db_value
         self.read = _compile_reader(model, fields)
-        self.model = model
+        self.instance = _instance_factory(model)
 
 
 def get_by_pk(model, pk):
     """The row of ``model`` whose primary key is ``pk``, as a model instance
     equal to ``model.get_by_id(pk)`` (same ``__data__``, nothing dirty);
     ``model.DoesNotExist`` if there is none. One cached SELECT."""
-    db = _database(model)
-    plan = _plan("select", model, db, None, lambda: _SelectPlan(model, db))
-    row = _execute(db, plan.sql, (plan.pk_value(pk),)).fetchone()
+    plan = _cached("select", model, None, _SelectPlan)
+    row = _execute(model._meta.database, plan.sql, (plan.pk_value(pk),)).fetchone()
     if row is None:
         raise model.DoesNotExist(f"{model.__name__} with primary key {pk!r} does not exist")
-    obj = model(__no_default__=True, **plan.read(row))
-    obj._dirty.clear()
-    return obj
+    return plan.instance(plan.read(row))
+
+
+def fetch(query) -> list:
+    """``list(query)`` for a ``Model.select()`` of the model's own fields
+    (any WHERE, ORDER BY, LIMIT; no joins, no ``.dicts()``/``.tuples()``),
+    with the rows made into instances by the reader ``get_by_pk`` uses:
+    the same instances, in the same order, several times faster per row.
+    The query's SQL is still built by peewee; errors are ``execute_sql``'s.
+    Any other query is simply run as ``list(query)``."""
+    model = getattr(query, "model", None)
+    if not (isinstance(query, peewee.ModelSelect) and query._is_default and not query._joins
+            and query._row_type is None and len(query._from_list) == 1
+            and query._from_list[0] is model):
+        return list(query)
+    plan = _cached("select", model, None, _SelectPlan)
+    sql, params = query.sql()
+    rows = _execute(model._meta.database, sql, params).fetchall()
+    read, instance = plan.read, plan.instance
+    return [instance(read(row)) for row in rows]
 
 
 # --- update by primary key ---------------------------------------------------------
 
 class _UpdatePlan:
-    def __init__(self, model, db, fields):
+    def __init__(self, model, db, keys):
         meta = model._meta
         if not isinstance(meta.primary_key, peewee.Field) or meta.composite_key:
             raise ConfigError(f"{model.__name__}: update_by_pk needs a single-column primary key")
-        self.fields = fields
-        self.writers = [_Writer(f, db) for f in fields]
-        placeholder = Value(None, converter=False)
-        query = peewee.ModelUpdate(model, {f: w.param(placeholder)
-                                           for f, w in zip(fields, self.writers)})
-        self.sql = _render(db, query.where(meta.primary_key == placeholder))
-        self.pk_value = meta.primary_key.db_value
+        fields = []
+        for key in keys:
+            field = key if isinstance(key, peewee.Field) else meta.combined.get(key)
+            if field is None or field.model is not model:
+                raise ValueError(f'{model.__name__}: unrecognized field name: "{key}"')
+            if any(field is f for f in fields):   # not ``in``: Field.__eq__ is SQL
+                raise ValueError(f"{model.__name__}: {field.name} is given twice")
+            fields.append(field)
+        if not fields:
+            raise ValueError(f"{model.__name__}: update_by_pk needs at least one value")
+        given = {id(f) for f in fields}
+        auto_now = [f for f in meta.auto_now_fields if id(f) not in given]
+        writers = [_Writer(f, db) for f in fields + auto_now]
+        # Each parameter is rendered as its own position, so the statement's
+        # parameter order (peewee sorts SET columns) is read back, not assumed.
+        query = peewee.ModelUpdate(model, {f: w.param(Value(i, converter=False))
+                                           for i, (f, w) in enumerate(zip(fields + auto_now, writers))})
+        query = query.where(meta.primary_key == Value(-1, converter=False))
+        self.sql, order = _render_params(db, query)
+        sources = list(keys) + [None] * len(auto_now)
+        self.order = [("pk", None, meta.primary_key.db_value) if i == -1 else
+                      ("now", None, writers[i].db_value) if sources[i] is None else
+                      ("value", sources[i], writers[i].convert) for i in order]
+        self.auto_now = bool(auto_now)
 
     def params(self, values, pk):
-        out = [w.convert(value) for w, value in zip(self.writers, values)]
-        out.append(self.pk_value(pk))
-        return out
+        """Given values validated and converted; ``auto_now`` fields the
+        current time, converted (``Model.update`` sets them after validating)."""
+        now = F.utcnow() if self.auto_now else None
+        return [convert(values[key]) if kind == "value" else
+                convert(pk) if kind == "pk" else convert(now)
+                for kind, key, convert in self.order]
 
 
 def update_by_pk(model, pk, values=None, **kwargs) -> int:
@@ -613,23 +749,9 @@ def update_by_pk(model, pk, values=None, **kwargs) -> int:
     keyword arguments); return the number of rows changed (0 or 1).
     Validated and converted like ``Model.update``; ``auto_now`` fields not
     given are set to the current time. One cached statement per column set."""
-    db = _database(model)
-    meta = model._meta
-    data = {}
-    for key, value in {**(values or {}), **kwargs}.items():
-        field = key if isinstance(key, peewee.Field) else meta.combined.get(key)
-        if field is None or field.model is not model:
-            raise ValueError(f'{model.__name__}: unrecognized field name: "{key}"')
-        data[field] = value
-    if not data:
-        raise ValueError(f"{model.__name__}: update_by_pk needs at least one value")
-    now = None
-    for field in meta.auto_now_fields:
-        if field not in data:
-            now = now or F.utcnow()
-            data[field] = now
-    fields = tuple(data)
-    plan = _plan("update", model, db, tuple(f.name for f in fields),
-                 lambda: _UpdatePlan(model, db, fields))
-    cursor = _execute(db, plan.sql, plan.params(data.values(), pk))
-    return cursor.rowcount
+    if values is None:
+        values = kwargs
+    elif kwargs:
+        values = {**values, **kwargs}
+    plan = _cached("update", model, tuple(values), _UpdatePlan)
+    return _execute(model._meta.database, plan.sql, plan.params(values, pk)).rowcount
