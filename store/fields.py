@@ -370,9 +370,11 @@ class _JSONPath(peewee.JSONPath):
             is_number = peewee.fn.jsonb_typeof(lhs) == "number"
             value = helper.compare_value(field, rhs)
         else:                                   # SQLite: ->> yields an SQL number
-            lhs = helper.extract_text(field, keys)
-            is_number = peewee.fn.json_type(field, helper._path(keys)) \
-                .in_(["integer", "real"])
+            # the path inline, not a bound parameter: SQLite matches an index
+            # on an expression only when the query spells it the same way
+            path = SQL(_literal(_sqlite_json_path(keys)))
+            lhs = peewee.Expression(field, "->>", path)
+            is_number = peewee.fn.json_type(field, path).in_(["integer", "real"])
             value = rhs
             if isinstance(rhs, int) and not _INT64[0] <= rhs <= _INT64[1]:
                 if op in (peewee.OP.EQ, peewee.OP.NE):
@@ -397,6 +399,14 @@ class _JSONPath(peewee.JSONPath):
 
     __hash__ = peewee.JSONPath.__hash__
 
+    def index_key(self):
+        """The expression to index so that numeric comparisons of this path
+        (``f['weeks'][2] > 10``) use the index on both backends:
+        ``Model.index(Model.f['weeks'][2].index_key(), name="ix_...")``.
+        SQLite: ``f ->> '$.weeks[2]'`` (the SQL value); PostgreSQL:
+        ``f #> '{weeks,2}'`` (the jsonb value)."""
+        return _JSONIndexKey(self._field, self._keys)
+
     def __sql__(self, ctx):
         field, keys = self._field, self._keys
         if self._as_text and keys and field._helper is not None and field._jsonb is None:
@@ -416,6 +426,38 @@ class _JSONPath(peewee.JSONPath):
             if low is not None and high is not None:
                 return low & high
         return super().between(lo, hi)
+
+
+class _JSONIndexKey(peewee.ColumnBase):
+    """See ``_JSONPath.index_key``: rendered for the backend of the context."""
+
+    def __init__(self, field, keys):
+        self._field, self._keys = field, keys
+
+    def __sql__(self, ctx):
+        field, keys = self._field, self._keys
+        helper = field._helper
+        backend = ctx.state.store_backend
+        if backend is None:
+            backend = "postgresql" if field._jsonb is not None else "sqlite"
+        if backend == "sqlite":
+            return ctx.sql(peewee.NodeList(
+                (field, SQL("->>"), SQL(_literal(_sqlite_json_path(keys)))), parens=True))
+        parts = ",".join('"%s"' % str(k).replace("\\", "\\\\").replace('"', '\\"')
+                         for k in keys)
+        return ctx.sql(peewee.NodeList(
+            (field, SQL("#>"), SQL(_literal("{%s}" % parts) + "::text[]")), parens=True))
+
+
+def _sqlite_json_path(keys) -> str:
+    """``$."a"[2]``: the JSON path SQLite's -> and ->> take (as peewee writes it)."""
+    parts = ["$"]
+    for k in keys:
+        if isinstance(k, int):
+            parts.append("[#%d]" % k if k < 0 else "[%d]" % k)
+        else:
+            parts.append('."%s"' % str(k).replace("\\", "\\\\").replace('"', '\\"'))
+    return "".join(parts)
 
 
 # --- Enum -------------------------------------------------------------------------

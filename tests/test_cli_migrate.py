@@ -124,3 +124,15 @@ def test_edited_migration_blocks_migrate_until_forced(cli, project):
     result = cli("migrate")
     assert result.exit_code == 1 and "edited" in result.output
     assert cli("migrate", "--force").exit_code == 0
+
+
+def test_status_creates_nothing(db, backend_url, monkeypatch):
+    from pathlib import Path
+    from click.testing import CliRunner
+    from store.cli import main
+    from store.introspect import read_schema
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    before = read_schema(db).tables
+    result = CliRunner().invoke(main, ["--database", backend_url, "status"])
+    assert result.exit_code == 1 and "pending" in result.output
+    assert read_schema(db).tables == before

@@ -113,11 +113,18 @@ class StoreRouter(Router):
             ensure_history(model)
         return model
 
+    def _history_exists(self) -> bool:
+        return "model" in self.__dict__ or self.database.table_exists(self.migrate_table)
+
     @property
     def done(self):
+        if not self._history_exists():          # read-only: status does not create it
+            return []
         return [row.name for row in self.model.select().order_by(self.model.id)]
 
     def applied(self) -> dict:
+        if not self._history_exists():
+            return {}
         return {row.name: row for row in self.model.select().order_by(self.model.id)}
 
     def status(self) -> list[MigrationState]:
