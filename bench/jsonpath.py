@@ -1,7 +1,7 @@
 """The forecast app's JSON path filter (``queries.forecasts_with_week_demand_above``:
 week 1's ``demand_units`` above a threshold, about 100 matching rows) over
 ``--json-rows`` forecasts, without and with an index on that JSON path
-declared the store way (``Model.index(field[0]["demand_units"], name=...)``).
+declared the store way (``Model.index(field[0]["demand_units"].index_key(), name=...)``).
 
 The index is created (and, on PostgreSQL, the table analysed) untimed before
 a "with index" run and dropped before a "without" run. EXPLAIN of the query
@@ -54,7 +54,8 @@ def load(db, total: int):
 
 
 def store_index():
-    return Forecast.index(Forecast.weekly_demand_curve[0]["demand_units"], name=INDEX)
+    return Forecast.index(Forecast.weekly_demand_curve[0]["demand_units"].index_key(),
+                          name=INDEX)
 
 
 _PATH = SQL("'$[0].\"demand_units\"'")
