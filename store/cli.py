@@ -78,7 +78,8 @@ class Context:
 
 
 def handle_errors(func):
-    """One line per error, the right exit code, credentials masked."""
+    """One line per error, the right exit code, credentials masked: those of
+    the database in use and of every ``*_url`` argument (``copy`` has two)."""
     @functools.wraps(func)
     def wrapper(ctx: Context, *args, **kwargs):
         from .errors import ConfigError, StoreError
@@ -90,11 +91,15 @@ def handle_errors(func):
         except Exception as exc:
             if ctx.verbose:
                 raise
+            urls = [v for k, v in kwargs.items() if k.endswith("_url") and v]
             try:
-                url = ctx.url()
+                urls.append(ctx.url())
             except Exception:
-                url = None
-            message = _one_line(mask_password(str(exc), url))
+                pass
+            message = str(exc)
+            for url in urls:
+                message = mask_password(message, url)
+            message = _one_line(message)
             if isinstance(exc, ConfigError):
                 raise ConfigClickError(message) from None
             if not isinstance(exc, StoreError):

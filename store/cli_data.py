@@ -20,34 +20,12 @@ _TRUNCATE = click.option("--truncate", is_flag=True,
 
 
 def _masking(func):
-    """Like store.cli.handle_errors, masking the password of every URL the
-    command was given (copy has two), not only --database's."""
+    """store.cli.handle_errors (it masks every ``*_url`` argument too),
+    imported when the command runs."""
     @functools.wraps(func)
     def wrapper(ctx, *args, **kwargs):
-        from .cli import ConfigClickError, StoreClickError, _one_line
-        from .errors import ConfigError, StoreError
-        from .url import mask_password
-        urls = [kwargs.get("source_url"), kwargs.get("target_url")]
-        try:
-            return func(ctx, *args, **kwargs)
-        except click.ClickException:
-            raise
-        except Exception as exc:
-            if ctx.verbose:
-                raise
-            try:
-                urls.append(ctx.url())
-            except Exception:
-                pass
-            message = str(exc)
-            for url in filter(None, urls):
-                message = mask_password(message, url)
-            message = _one_line(message)
-            if isinstance(exc, ConfigError):
-                raise ConfigClickError(message) from None
-            if not isinstance(exc, StoreError):
-                message = f"{type(exc).__name__}: {message}"
-            raise StoreClickError(message) from None
+        from .cli import handle_errors
+        return handle_errors(func)(ctx, *args, **kwargs)
     return wrapper
 
 
