@@ -47,6 +47,7 @@ import re
 import peewee
 
 from .errors import AppendOnlyViolation
+from .fields import quote_ident
 
 #: SQLSTATE the PostgreSQL guard raises: class 23 (integrity), so drivers
 #: and peewee report an IntegrityError, as SQLite does for RAISE(ABORT).
@@ -87,17 +88,13 @@ def message(table: str, operation: str) -> str:
     return f"{_message_prefix(table)}{operation} refused"
 
 
-def _ident(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
-
-
 def _literal(text: str) -> str:
     return "'%s'" % text.replace("'", "''")
 
 
 def _qualified(model, name: str) -> str:
     schema = model._meta.schema
-    return f"{_ident(schema)}.{_ident(name)}" if schema else _ident(name)
+    return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
 
 
 def create_sql(model, backend: str) -> list:
@@ -113,7 +110,7 @@ def create_sql(model, backend: str) -> list:
         for op in _OPERATIONS:
             trigger = _qualified(model, names[op])
             out.append(f"DROP TRIGGER IF EXISTS {trigger}")
-            out.append(f"CREATE TRIGGER {trigger} BEFORE {op} ON {_ident(table)} "
+            out.append(f"CREATE TRIGGER {trigger} BEFORE {op} ON {quote_ident(table)} "
                        f"FOR EACH ROW BEGIN SELECT RAISE(ABORT, "
                        f"{_literal(message(table, op))}); END")
         return out
@@ -128,8 +125,8 @@ def create_sql(model, backend: str) -> list:
         target = _qualified(model, table)
         for op, trigger in names.items():
             each = "STATEMENT" if op == "TRUNCATE" else "ROW"
-            out.append(f"DROP TRIGGER IF EXISTS {_ident(trigger)} ON {target}")
-            out.append(f"CREATE TRIGGER {_ident(trigger)} BEFORE {op} ON {target} "
+            out.append(f"DROP TRIGGER IF EXISTS {quote_ident(trigger)} ON {target}")
+            out.append(f"CREATE TRIGGER {quote_ident(trigger)} BEFORE {op} ON {target} "
                        f"FOR EACH {each} EXECUTE FUNCTION {function}()")
         return out
     raise ValueError(f"append-only: unsupported backend {backend!r}")
@@ -147,7 +144,7 @@ def drop_sql(model, backend: str) -> list:
         return [f"DROP TRIGGER IF EXISTS {_qualified(model, names[op])}" for op in _OPERATIONS]
     if backend == "postgresql":
         target = _qualified(model, model._meta.table_name)
-        out = [f"DROP TRIGGER IF EXISTS {_ident(t)} ON {target}" for t in names.values()]
+        out = [f"DROP TRIGGER IF EXISTS {quote_ident(t)} ON {target}" for t in names.values()]
         out.append(f"DROP FUNCTION IF EXISTS {_qualified(model, function_name(model))}()")
         return out
     raise ValueError(f"append-only: unsupported backend {backend!r}")

@@ -25,6 +25,7 @@ from peewee import OP, Context, Expression, NodeList, SQL, Value, fn
 from playhouse.pool import _PooledPostgresqlDatabase
 
 from . import appendonly, errors
+from .fields import quote_ident
 from .url import DatabaseURL, mask_password, parse_url
 
 MIN_SQLITE = (3, 38, 0)   # JSON functions built in (json_valid, ->, ->>)
@@ -219,7 +220,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             if not m:
                 return None
             schema, _table = _target(sql)
-            prefix = f"{_q(schema)}." if schema else ""
+            prefix = f"{quote_ident(schema)}." if schema else ""
             named = re.fullmatch(r"index '(.+)'", m.group(1).strip())
             if named:                      # a unique index on expressions
                 row = self.cursor().execute(
@@ -261,7 +262,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         pattern = re.compile(r'CONSTRAINT\s+["`\[]?%s["`\]]?\s' % re.escape(constraint), re.I)
         for schema in self._schemas():
             rows = cursor.execute(
-                f"SELECT name, sql FROM {_q(schema)}.sqlite_master WHERE type = 'table' "
+                f"SELECT name, sql FROM {quote_ident(schema)}.sqlite_master WHERE type = 'table' "
                 f"AND sql LIKE ?", ('%' + constraint + '%',)).fetchall()
             for table, ddl in rows:
                 if pattern.search(ddl or ""):
@@ -271,11 +272,11 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
     def _unique_index_name(self, table, columns, primary, prefix=""):
         cursor = self.cursor()
         for _, index, unique, origin, _partial in cursor.execute(
-                f"PRAGMA {prefix}index_list({_q(table)})").fetchall():
+                f"PRAGMA {prefix}index_list({quote_ident(table)})").fetchall():
             if not unique:
                 continue
             cols = [r[2] for r in cursor.execute(
-                f"PRAGMA {prefix}index_info({_q(index)})").fetchall()]
+                f"PRAGMA {prefix}index_info({quote_ident(index)})").fetchall()]
             if cols == columns:
                 if origin == "pk":
                     return f"{table}_pkey"
@@ -296,7 +297,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         cursor = conn.cursor()
         outer = conn.in_transaction
         schema, _table = _target(sql)
-        prefix = f"{_q(schema)}." if schema else ""
+        prefix = f"{quote_ident(schema)}." if schema else ""
         try:
             cursor.execute("SAVEPOINT store_fk_probe" if outer else "BEGIN")
             try:
@@ -317,7 +318,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             return self._probe_referencing(sql, params)
         table, _rowid, parent, fkid = rows[0]
         column = None
-        for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({_q(table)})"):
+        for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({quote_ident(table)})"):
             if row[0] == fkid:
                 column = row[3]
                 break
@@ -329,12 +330,12 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         if not m:
             return None, None
         schema, parent, where = m.group(1), m.group(2), m.group(3)
-        prefix = f"{_q(schema)}." if schema else ""
+        prefix = f"{quote_ident(schema)}." if schema else ""
         cursor = self._state.conn.cursor()
         tables = [r[0] for r in cursor.execute(
             f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table'").fetchall()]
         for child in tables:
-            for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({_q(child)})").fetchall():
+            for row in cursor.execute(f"PRAGMA {prefix}foreign_key_list({quote_ident(child)})").fetchall():
                 if row[2] != parent:
                     continue
                 column, ref = row[3], row[4] or "rowid"
@@ -349,7 +350,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         return None, None
 
     def _foreign_key_name(self, table, column, parent, schema=None):
-        prefix = f"{_q(schema)}." if schema else ""
+        prefix = f"{quote_ident(schema)}." if schema else ""
         row = self.cursor().execute(
             f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
             (table,)).fetchone()
@@ -359,10 +360,6 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             if m:
                 return m.group(1)
         return f"fk_{table}_{column}_{parent}" if column else None
-
-
-def _q(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
 
 
 _TARGET = re.compile(r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+'

@@ -51,8 +51,12 @@ class CheckSpec:
         return f"CheckSpec({self.name!r}, {self.sql!r})"
 
 
-def _quote(name: str) -> str:
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (the same on both backends)."""
     return '"%s"' % name.replace('"', '""')
+
+
+_quote = quote_ident
 
 
 def _literal(value: str) -> str:
@@ -447,7 +451,6 @@ class _JSONIndexKey(peewee.ColumnBase):
 
     def __sql__(self, ctx):
         field, keys = self._field, self._keys
-        helper = field._helper
         backend = ctx.state.store_backend
         if backend is None:
             backend = "postgresql" if field._jsonb is not None else "sqlite"
@@ -460,15 +463,12 @@ class _JSONIndexKey(peewee.ColumnBase):
             (field, SQL("#>"), SQL(_literal("{%s}" % parts) + "::text[]")), parens=True))
 
 
+_SQLITE_JSON = peewee.SqliteJSONMethods(None)     # peewee's path writer, no database
+
+
 def _sqlite_json_path(keys) -> str:
-    """``$."a"[2]``: the JSON path SQLite's -> and ->> take (as peewee writes it)."""
-    parts = ["$"]
-    for k in keys:
-        if isinstance(k, int):
-            parts.append("[#%d]" % k if k < 0 else "[%d]" % k)
-        else:
-            parts.append('."%s"' % str(k).replace("\\", "\\\\").replace('"', '\\"'))
-    return "".join(parts)
+    """``$."a"[2]``: the JSON path SQLite's -> and ->> take, as peewee writes it."""
+    return _SQLITE_JSON._path(keys).value
 
 
 # --- Enum -------------------------------------------------------------------------

@@ -56,7 +56,7 @@ import peewee
 from peewee import SQL, Entity, NodeList
 
 from .errors import CheckViolation, ConfigError, ConstraintViolation, violation
-from .fields import BigAutoField
+from .fields import BigAutoField, quote_ident
 from .model import Model, StoreSchemaManager, constraint_name
 
 __all__ = ["PartitionedModel", "PartitionedSchemaManager", "PartitionRowId",
@@ -312,17 +312,13 @@ def native_partitioning(db) -> bool:
     return db.features.name == "postgresql"
 
 
-def _quote(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
-
-
 def _parent(db, model) -> tuple[str, str]:
     """(schema, table) of the partitioned parent table, or ConfigError."""
     meta = model._meta
     partition_key(model)
-    target = _quote(meta.table_name)
+    target = quote_ident(meta.table_name)
     if meta.schema:
-        target = f"{_quote(meta.schema)}.{target}"
+        target = f"{quote_ident(meta.schema)}.{target}"
     row = db.execute_sql(
         "SELECT n.nspname, c.relkind FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
@@ -354,7 +350,7 @@ def list_partitions(db, model) -> list[Partition]:
     rows = db.execute_sql(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
-        (f"{_quote(schema)}.{_quote(table)}",)).fetchall()
+        (f"{quote_ident(schema)}.{quote_ident(table)}",)).fetchall()
     out = []
     for name, bound in rows:
         found = _BOUND.search(bound or "")
@@ -390,8 +386,8 @@ def create_partitions(db, model, start: _dt.date, days: int) -> list[str]:
             if name in existing:
                 continue
             db.execute_sql(
-                f"CREATE TABLE IF NOT EXISTS {_quote(schema)}.{_quote(name)} "
-                f"PARTITION OF {_quote(schema)}.{_quote(table)} "
+                f"CREATE TABLE IF NOT EXISTS {quote_ident(schema)}.{quote_ident(name)} "
+                f"PARTITION OF {quote_ident(schema)}.{quote_ident(table)} "
                 f"FOR VALUES FROM ('{day.isoformat()}') "
                 f"TO ('{(day + _dt.timedelta(days=1)).isoformat()}')")
             created.append(name)
@@ -413,6 +409,6 @@ def drop_partitions_before(db, model, day: _dt.date) -> list[str]:
     with db.atomic():
         for partition in list_partitions(db, model):
             if partition.end is not None and partition.end <= day:
-                db.execute_sql(f"DROP TABLE {_quote(schema)}.{_quote(partition.name)}")
+                db.execute_sql(f"DROP TABLE {quote_ident(schema)}.{quote_ident(partition.name)}")
                 dropped.append(partition.name)
     return dropped

@@ -28,13 +28,10 @@ import re
 from dataclasses import dataclass, field as dc_field
 
 from ..errors import MigrationError
+from ..fields import quote_ident as quote
 from ..introspect import _close, _norm, _split, _tokens, _unquote
 
 _TABLE_CONSTRAINTS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"}
-
-
-def quote(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
 
 
 @dataclass
@@ -107,7 +104,6 @@ class SqliteTable:
         if missing:
             raise MigrationError(f"{table}: no constraint(s) {', '.join(sorted(missing))}")
         parts, copy = [], []          # copy: [(new column, SELECT expression)]
-        renamed_to = {v: k for k, v in edit.rename_columns.items()}
         for p in self.parts:
             if p.column:
                 if p.column in edit.drop_columns:
