@@ -76,6 +76,20 @@ def open_namespace(db, namespace: str | None):
     return scoped
 
 
+def sqlite_names(db, namespace: str):
+    """The names in ``sqlite_master`` of a SQLite namespace's file, read
+    without attaching or creating it; None when the file does not exist."""
+    path = Path(sqlite_path(db, namespace))
+    if db.url.is_memory or not path.exists():
+        return None
+    import sqlite3
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+
+
 def attach(db, namespace: str) -> None:
     """Make ``"namespace".table`` resolvable on ``db`` (SQLite: ATTACH the
     namespace file on this and every later connection; PostgreSQL: the
@@ -113,13 +127,10 @@ def drop_if_empty(db, namespace: str) -> bool:
             return False
         db.execute_sql(f'DROP SCHEMA IF EXISTS "{namespace}"')
         return True
-    path = Path(sqlite_path(db, namespace))
-    if db.url.is_memory or not path.exists():
+    names = sqlite_names(db, namespace)
+    if names is None or names:
         return False
-    import sqlite3
-    with sqlite3.connect(path) as conn:
-        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            return False
+    path = Path(sqlite_path(db, namespace))
     if namespace in getattr(db, "_attached", {}):
         db.detach(namespace)
     for suffix in ("", "-wal", "-shm"):

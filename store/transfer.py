@@ -82,10 +82,13 @@ import peewee
 
 from . import appendonly
 from .errors import ConfigError, StoreError, ValidationError
-from .fields import DateTimeTZField, DecimalField, EnumField, JSONField, UUIDField
+from .fields import (DateTimeTZField, DecimalField, EnumField, JSONField, UUIDField,
+                     quote_ident)
 from .introspect import read_schema
 from .migrate.apps import App, check_tables_disjoint, load_app
-from .namespaces import attach, sqlite_path
+from .migrate.history import History, read_history
+from .migrate.runner import migration_names
+from .namespaces import attach
 
 __all__ = ["copy_database", "dump_database", "load_database", "read_manifest",
            "TransferError", "ChecksumMismatch", "DumpFileError", "TransferReport",
@@ -444,72 +447,8 @@ def _read_snapshot(db):
 
 # --- migration state, read without writing ----------------------------------------
 
-def _q(name: str) -> str:
-    return '"%s"' % name.replace('"', '""')
-
-
-def _migration_files(app: App) -> list:
-    from .migrate.runner import StoreRouter
-    folder = Path(app.migrations_dir)
-    if not folder.is_dir():
-        return []
-    return sorted(f.stem for f in folder.iterdir() if StoreRouter.filemask.match(f.name))
-
-
-@dataclass
-class _History:
-    namespace_exists: bool
-    table_exists: bool
-    applied: list
-    files: list
-
-    @property
-    def pending(self):
-        return [n for n in self.files if n not in self.applied]
-
-    @property
-    def missing(self):
-        return [n for n in self.applied if n not in self.files]
-
-    @property
-    def head(self):
-        return self.applied[-1] if self.applied else None
-
-
-def _history(db, app: App) -> _History:
-    """Which migrations of ``app`` ``db`` has applied (nothing is created:
-    no namespace, no history table). Attaches an existing SQLite namespace."""
-    files = _migration_files(app)
-    ns = app.namespace
-    if db.features.name == "postgresql":
-        if ns is None:
-            schema, ns_exists = db.execute_sql("SELECT current_schema()").fetchone()[0], True
-        else:
-            schema = ns
-            ns_exists = db.execute_sql("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                                       (ns,)).fetchone() is not None
-        prefix = f"{_q(schema)}." if schema else ""
-        exists = bool(schema) and ns_exists and db.execute_sql(
-            "SELECT to_regclass(%s)", (prefix + _q(app.history_table),)).fetchone()[0] is not None
-    else:
-        prefix, ns_exists = "", True
-        if ns is not None:
-            ns_exists = not db.url.is_memory and Path(sqlite_path(db, ns)).exists()
-            if ns_exists:
-                attach(db, ns)
-            prefix = f"{_q(ns)}."
-        exists = ns_exists and db.execute_sql(
-            f"SELECT 1 FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
-            (app.history_table,)).fetchone() is not None
-    applied = []
-    if exists:
-        applied = [r[0] for r in db.execute_sql(
-            f"SELECT name FROM {prefix}{_q(app.history_table)} ORDER BY id").fetchall()]
-    return _History(ns_exists, exists, applied, files)
-
-
-def _require_head(db, app, role: str) -> _History:
-    history = _history(db, app)
+def _require_head(db, app, role: str) -> History:
+    history = read_history(db, app)
     if history.missing:
         raise TransferError(f"{role} is ahead of the migrations: app {app.name} has applied "
                             f"{', '.join(history.missing)}, which {app.migrations_dir} does "
@@ -595,9 +534,9 @@ class _Target:
         if not self.before[app.name].namespace_exists:
             return []
         existing = read_schema(self.db, schema=app.namespace, tables=app.tables).names()
-        prefix = f"{_q(app.namespace)}." if app.namespace else ""
+        prefix = f"{quote_ident(app.namespace)}." if app.namespace else ""
         return [f"{app.name}.{name}" for name in app.tables if name in existing
-                and self.db.execute_sql(f"SELECT 1 FROM {prefix}{_q(name)} LIMIT 1").fetchone()]
+                and self.db.execute_sql(f"SELECT 1 FROM {prefix}{quote_ident(name)} LIMIT 1").fetchone()]
 
     def prepare(self) -> None:
         """Refuse a target ahead of the migrations, or behind them with rows;
@@ -606,7 +545,7 @@ class _Target:
         from . import migrate as runner
         populated = []
         for app in self.apps:
-            history = _history(self.db, app)
+            history = read_history(self.db, app)
             self.before[app.name] = history
             if history.missing:
                 raise TransferError(f"target is ahead of the migrations: app {app.name} has "
@@ -646,7 +585,7 @@ class _Target:
             if app.name not in self.report.migrated:
                 continue
             before = self.before[app.name]
-            after = _history(self.db, app)
+            after = read_history(self.db, app)
             steps = len(after.applied) - len(before.applied)
             if steps > 0:
                 runner.rollback(self.db, app, steps=steps)
@@ -729,19 +668,19 @@ class _Target:
         if self.db.features.name != "postgresql":
             return
         for app in self.apps:
-            prefix = f"{_q(app.namespace)}." if app.namespace else ""
+            prefix = f"{quote_ident(app.namespace)}." if app.namespace else ""
             for name in app.tables:
                 for column in self.schemas[app.name].table(name).columns:
                     if not column.autoincrement:
                         continue
-                    qualified = prefix + _q(name)
+                    qualified = prefix + quote_ident(name)
                     sequence = self.db.execute_sql(
                         "SELECT pg_get_serial_sequence(%s, %s)",
                         (qualified, column.name)).fetchone()[0]
                     if sequence is None:
                         continue
                     top = self.db.execute_sql(
-                        f"SELECT MAX({_q(column.name)}) FROM {qualified}").fetchone()[0]
+                        f"SELECT MAX({quote_ident(column.name)}) FROM {qualified}").fetchone()[0]
                     start = max(int(top or 0) + 1, 1)
                     self.db.execute_sql(f"ALTER SEQUENCE {sequence} RESTART WITH {start}")
                     self.report.sequences.append(f"{sequence} restarts at {start}")
@@ -1007,7 +946,7 @@ def load_database(db, apps, directory, *, truncate=False, batch_size=DEFAULT_BAT
         if entry is None:
             raise TransferError(f"{directory}: the dump holds no app {app.name!r} (it holds "
                                 f"{', '.join(manifest['apps']) or 'none'})")
-        migrations = _migration_files(app)
+        migrations = migration_names(app.migrations_dir)
         head = migrations[-1] if migrations else None
         if entry.get("head") != head:
             raise TransferError(f"app {app.name}: the dump was taken at migration "

@@ -419,7 +419,8 @@ def next_name(migrations_dir: Path, name: str) -> str:
     slug = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
     if not slug:
         raise ConfigError(f"migration name {name!r} needs letters or digits")
-    numbers = [int(p.name[:3]) for p in Path(migrations_dir).glob("[0-9][0-9][0-9]_*.py")]
+    from .runner import migration_names
+    numbers = [int(n[:3]) for n in migration_names(migrations_dir)]
     return f"{(max(numbers) + 1) if numbers else 1:03d}_{slug}"
 
 
@@ -507,8 +508,9 @@ def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
 
     work = Path(tempfile.mkdtemp(prefix="store-migrations-"))
     try:
-        for path in Path(migrations_dir).glob("[0-9][0-9][0-9]_*.py"):
-            shutil.copy(path, work / path.name)
+        from .runner import migration_names
+        for existing in migration_names(migrations_dir):
+            shutil.copy(Path(migrations_dir) / f"{existing}.py", work / f"{existing}.py")
         trial = App(app.name, app.models, work)
         history = trial.history_table
         for backend, url in backends.items():
@@ -597,41 +599,16 @@ def check(app) -> Plan:
     return compare(st.load_state(app.migrations_dir), models_state(app))
 
 
-class _Dir:
-    """Enough of a router for ``StoreRouter.todo`` (the migration files)."""
-
-    def __init__(self, app):
-        from peewee_migrate.router import Router
-        self.migrate_dir = Path(app.migrations_dir)
-        self.filemask = Router.filemask
-
-
-def _has_history(db, app) -> bool:
-    ns = app.namespace
-    if db.features.name == "postgresql":
-        return bool(db.execute_sql(
-            "SELECT 1 FROM pg_tables WHERE tablename = %s AND schemaname = "
-            "COALESCE(%s, current_schema())", (app.history_table, ns)).fetchone())
-    if ns is None:
-        return db.table_exists(app.history_table)
-    from ..namespaces import sqlite_path
-    path = Path(sqlite_path(db, ns))
-    if db.url.is_memory or not path.exists():
-        return False
-    import sqlite3
-    with sqlite3.connect(path) as conn:
-        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                 (app.history_table,)).fetchone())
-
-
 def live_drift(db, app):
     """How the live schema of ``app`` (at head) differs from what its models
     create, on the same backend: ``(pending, diff)``. ``pending``: the
     migrations not applied (then the schema is not compared: ``diff`` None)."""
     from ..introspect import read_schema
+    from .history import read_history
     from .runner import StoreRouter
-    if not _has_history(db, app):            # read-only: nothing is created here
-        return list(StoreRouter.todo.fget(_Dir(app))), None
+    history = read_history(db, app)           # read-only: nothing is created here
+    if not history.table_exists:
+        return history.pending, None
     with StoreRouter(db, app) as router:
         pending = router.pending()
         if pending:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import peewee
 
@@ -46,3 +48,60 @@ def ensure_history(model) -> None:
         from playhouse.migrate import SchemaMigrator
         migrator = SchemaMigrator.from_database(db)
         migrator.add_column(model._meta.table_name, "checksum", model.checksum).run()
+
+
+@dataclass
+class History:
+    """What a database has applied of one app, read without writing."""
+
+    namespace_exists: bool
+    table_exists: bool
+    applied: list
+    files: list
+
+    @property
+    def pending(self):
+        return [n for n in self.files if n not in self.applied]
+
+    @property
+    def missing(self):
+        return [n for n in self.applied if n not in self.files]
+
+    @property
+    def head(self):
+        return self.applied[-1] if self.applied else None
+
+
+def read_history(db, app) -> History:
+    """Which migrations of ``app`` ``db`` has applied (nothing is created:
+    no namespace, no history table). Attaches an existing SQLite namespace."""
+    from ..fields import quote_ident
+    from ..namespaces import attach, sqlite_path
+    from .runner import migration_names
+    files = migration_names(app.migrations_dir)
+    ns = app.namespace
+    if db.features.name == "postgresql":
+        if ns is None:
+            schema, ns_exists = db.execute_sql("SELECT current_schema()").fetchone()[0], True
+        else:
+            schema = ns
+            ns_exists = db.execute_sql("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                       (ns,)).fetchone() is not None
+        prefix = f"{quote_ident(schema)}." if schema else ""
+        exists = bool(schema) and ns_exists and db.execute_sql(
+            "SELECT to_regclass(%s)", (prefix + quote_ident(app.history_table),)).fetchone()[0] is not None
+    else:
+        prefix, ns_exists = "", True
+        if ns is not None:
+            ns_exists = not db.url.is_memory and Path(sqlite_path(db, ns)).exists()
+            if ns_exists:
+                attach(db, ns)
+            prefix = f"{quote_ident(ns)}."
+        exists = ns_exists and db.execute_sql(
+            f"SELECT 1 FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
+            (app.history_table,)).fetchone() is not None
+    applied = []
+    if exists:
+        applied = [r[0] for r in db.execute_sql(
+            f"SELECT name FROM {prefix}{quote_ident(app.history_table)} ORDER BY id").fetchall()]
+    return History(ns_exists, exists, applied, files)

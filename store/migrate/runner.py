@@ -51,6 +51,14 @@ class MigrationState:
     applied_at: object = None
 
 
+def migration_names(folder) -> list[str]:
+    """The migration files of ``folder`` (peewee-migrate's ``NNN_name.py``), in order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(f.stem for f in folder.iterdir() if Router.filemask.match(f.name))
+
+
 def _void(migrator, database, fake=False, **kwargs):
     return None
 
@@ -81,10 +89,7 @@ class StoreRouter(Router):
     # -- files -------------------------------------------------------------
     @property
     def todo(self):
-        if not self.migrate_dir.is_dir():
-            return []
-        return sorted(f.stem for f in self.migrate_dir.iterdir()
-                      if self.filemask.match(f.name))
+        return migration_names(self.migrate_dir)
 
     def load(self, name: str) -> MigrationFile:
         path = self.migrate_dir / f"{name}.py"
