@@ -439,7 +439,7 @@ def _compile_rows(model, fields, keys, writers):
     for i, key in enumerate(keys):
         ns[f"K{i}"] = key
         lines.append(f"            v{i} = row[K{i}]")
-    lines += ["        except KeyError:", f"            append(slow(row))", "        else:"]
+    lines += ["        except KeyError:", "            append(slow(row))", "        else:"]
     for i, w in enumerate(writers):
         ns[f"C{i}"] = w.convert
         if w.guard is None:

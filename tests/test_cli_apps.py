@@ -3,13 +3,10 @@ every app, status, partitions, then reset every app and find nothing left
 (no table, index, sequence, trigger, function, type or namespace)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-import store
 from store.cli import main
 from store.config import read_settings
 

@@ -9,7 +9,6 @@ import textwrap
 
 import pytest
 
-import store
 from store.errors import MigrationError
 from store.introspect import read_schema
 from store.migrate import App, StoreRouter

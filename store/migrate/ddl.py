@@ -19,7 +19,7 @@ def attach(db, table: str, name: str, field):
     (to render its column SQL and name its constraints)."""
     from ..model import Model
 
-    field = _copy_field(field)
+    field = _with(field, index=False, unique=False)    # indexes are their own operations
     meta = {"table_name": table, "database": db}
     if not field.primary_key:
         meta["primary_key"] = False
@@ -29,13 +29,12 @@ def attach(db, table: str, name: str, field):
     return model._meta.fields[name]
 
 
-def _copy_field(field):
+def _with(field, **changes):
+    """A shallow copy of ``field`` with ``changes`` (it is re-bound by attach)."""
     import copy
     clone = copy.copy(field)
-    if isinstance(field, peewee.ForeignKeyField):
-        clone.rel_field = field.rel_field
-        clone.rel_model = field.rel_model
-    clone.index = clone.unique = False      # indexes are their own operations
+    for k, v in changes.items():
+        setattr(clone, k, v)
     return clone
 
 
@@ -80,16 +79,22 @@ class Column:
     def owned(self):
         return set(self.checks) | ({self.fk_name} if self.fk else set())
 
+    def literal(self, value) -> str:
+        """``value`` as an SQL literal in this column's storage on this
+        backend; ``peewee.SQL`` as given."""
+        if isinstance(value, peewee.SQL):
+            return value.sql
+        from ..fields import StoreField, sql_literal
+        if isinstance(self.field, StoreField):
+            return self.field.literal_on(self.db.features.name, value)
+        return sql_literal(self.field.db_value(value))
+
     def fill_sql(self):
         """An SQL literal of the Python default, to fill existing rows."""
         default = self.field.default
         if default is None:
             return None
-        value = default() if callable(default) else default
-        from ..fields import StoreField, sql_literal
-        if isinstance(self.field, StoreField):
-            return self.field.literal_on(self.db.features.name, value)
-        return sql_literal(self.field.db_value(value))
+        return self.literal(default() if callable(default) else default)
 
 
 def _check_sql(sql, backend):
@@ -120,17 +125,6 @@ class BaseDDL:
         self.run([f"DROP INDEX {quote(name)}"])
 
 
-def _fill_sql(col, fill):
-    """``fill=`` of add_field as SQL: a Python value in the column's storage,
-    or ``peewee.SQL`` as given."""
-    if isinstance(fill, peewee.SQL):
-        return fill.sql
-    from ..fields import StoreField, sql_literal
-    if isinstance(col.field, StoreField):
-        return col.field.literal_on(col.db.features.name, fill)
-    return sql_literal(col.field.db_value(fill))
-
-
 class PostgresDDL(BaseDDL):
     def _alter(self, table):
         return f"ALTER TABLE {quote(table)}"
@@ -139,7 +133,7 @@ class PostgresDDL(BaseDDL):
         col = Column(self.db, table, name, field)
         t = self._alter(table)
         if fill is not None:
-            fill = _fill_sql(col, fill)
+            fill = col.literal(fill)
         elif not col.field.null and col.field.server_default is None:
             fill = col.fill_sql()
         if not col.field.null and col.field.server_default is None and fill is None:
@@ -217,7 +211,7 @@ class SqliteDDL(BaseDDL):
         if fill is not None:
             edit = TableEdit(add_columns=[(col.name, col.sql)],
                              add_constraints=col.constraint_sql(),
-                             fill={col.name: _fill_sql(col, fill)})
+                             fill={col.name: col.literal(fill)})
             self._rebuild(table, edit)
             return
         if col.field.null or col.field.server_default is not None:
@@ -284,14 +278,6 @@ def renamed_constraints(old: Column, new: Column) -> dict:
 def _server_default(field, backend):
     fn = getattr(field, "server_default_sql", None)
     return fn(backend) if fn else None
-
-
-def _with(field, **changes):
-    import copy
-    clone = copy.copy(field)
-    for k, v in changes.items():
-        setattr(clone, k, v)
-    return clone
 
 
 def ddl_for(db) -> BaseDDL:

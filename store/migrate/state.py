@@ -169,10 +169,10 @@ class Source:
         return f"enum.Enum({cls.__name__!r}, [{members}])"
 
 
-def field_source(field, src: Source, model_names: dict | None = None) -> str:
+def field_source(field, src: Source) -> str:
     """Python source that re-creates ``field`` (index/unique left out: those
-    are indexes of the state). ``model_names``: table -> class name in the
-    generated code, for foreign keys."""
+    are indexes of the state). A foreign key names its target's frozen class
+    (``class_name`` of the target table)."""
     name, extra = _class_entry(field)
     where = _where(field)
     args = []
@@ -282,7 +282,7 @@ def _check_sql(spec, backend):
     return spec.for_backend(backend) if isinstance(spec, sf.CheckSpec) else spec
 
 
-def model_state(model, src: Source, dialects, model_names=None) -> dict:
+def model_state(model, src: Source, dialects) -> dict:
     meta = model._meta
     if getattr(meta, "abstract", False):
         raise ConfigError(f"{model.__name__} is abstract: it has no table")
@@ -295,7 +295,7 @@ def model_state(model, src: Source, dialects, model_names=None) -> dict:
         raise ConfigError(f"{model.__name__} is not a store.Model; autogenerate reads "
                           f"store models only")
     fields = [{"name": f.name, "column": f.column_name,
-               "source": field_source(f, src, model_names)}
+               "source": field_source(f, src)}
               for f in meta.sorted_fields]
     pk = list(meta.primary_key.field_names) if meta.composite_key else None
     if meta.primary_key is False:
@@ -339,12 +339,11 @@ def app_state(models) -> dict:
     src = Source()
     dialects = _dialects()
     tables = {}
-    names = {m._meta.table_name: m.__name__ for m in models}
     for model in models:
         table = model._meta.table_name
         if table in tables:
             raise ConfigError(f"two models use table {table!r}")
-        tables[table] = model_state(model, src, dialects, names)
+        tables[table] = model_state(model, src, dialects)
     known = set(tables)
     for table, t in tables.items():
         missing = [d for d in t["depends_on"] if d not in known]

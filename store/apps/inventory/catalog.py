@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import store
 
-from .common import Lookup, between_0_and_1, code_not_blank, positive
+from .common import Lookup, between_0_and_1, code_not_blank
 from .enums import ProductSize, ProductState
 
 
