@@ -162,9 +162,11 @@ def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False
             if migrate:
                 from . import migrate as runner
                 runner.migrate(db, app_objects)
+            from .legacy import refuse_scaled_decimals
             from .namespaces import bind_app
             for app in app_objects:
                 bind_app(db, app)
+                refuse_scaled_decimals(db, app.models, app.name)
     except BaseException:
         db.close()
         raise

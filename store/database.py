@@ -164,7 +164,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
     context_class = _SqliteContext
     operations = {"LIKE": "LIKE", "ILIKE": "LIKE"}
     field_types = {**peewee.SqliteDatabase.field_types,
-                   "EXACT_DECIMAL": "INTEGER", "TIMESTAMPTZ": "TEXT"}
+                   "EXACT_DECIMAL": "NUMERIC", "TIMESTAMPTZ": "TEXT"}
 
     def __init__(self, url: DatabaseURL, **kwargs):
         if sqlite_version_info < MIN_SQLITE:

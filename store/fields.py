@@ -533,39 +533,57 @@ class EnumField(StoreField, peewee.CharField):
 
 # --- Exact decimal -----------------------------------------------------------------
 
-MAX_SQLITE_DIGITS = 18
+MAX_DIGITS = 15
+"""The most digits a DecimalField may declare, on both backends: what SQLite's
+8-byte REAL holds exactly (any decimal of 15 significant digits reads back as
+itself). PostgreSQL would take more; a model valid on one backend is valid on
+the other."""
+
+# |scaled sum| up to 2**53: every integer there converts to a double exactly,
+# so SUM / 10**scale is the double nearest to the exact decimal sum.
+_EXACT_SCALED = 2 ** 53
 
 
 class DecimalField(_BackendHook, StoreField, peewee.Field):
-    """Exact decimals for money.
+    """Exact decimals for money: ``NUMERIC(max_digits, decimal_places)`` on both.
 
-    PostgreSQL: ``NUMERIC(max_digits, decimal_places)``. SQLite (which has no
-    exact decimal type): the value scaled by ``10**decimal_places`` in an
-    INTEGER column, so it compares, sorts and sums exactly in SQL. Values are
-    rounded half away from zero to ``decimal_places`` (PostgreSQL's NUMERIC
-    rule) and read back as ``Decimal`` quantized to that scale on both, e.g.
+    The column holds the number itself on both backends, so SQL sees 9.90
+    (arithmetic, comparisons, CHECKs written once such as ``price >= 5.00``,
+    raw inserts, the sqlite3 shell, pandas, BI tools). PostgreSQL's NUMERIC is
+    exact. SQLite has no exact decimal type: the column has NUMERIC affinity
+    and holds an 8-byte number, which is exact for the 15 significant digits
+    ``max_digits`` is limited to (``MAX_DIGITS``, checked the same on both
+    backends), and store reads it back quantized to the field's scale.
+
+    Values are rounded half away from zero to ``decimal_places`` (PostgreSQL's
+    NUMERIC rule) and read back as ``Decimal`` of that scale on both, e.g.
     ``Decimal('0.1')`` in ``DecimalField(10, 2)`` reads ``Decimal('0.10')``.
-
-    Precision limit: ``max_digits <= 18`` (a signed 64-bit integer on SQLite).
     A value with more integer digits than ``max_digits - decimal_places``
     (after rounding), NaN, Infinity or a non-number raises ValidationError.
     Values in WHERE clauses are rounded to the scale the same way on both
-    (``amount > Decimal('1.505')`` means ``amount > 1.51``); numbers too large
-    for the column still compare correctly (``amount < Decimal('1e20')``).
-    Use ``field.sum()`` / ``field.avg()`` for aggregates: they return Decimal
-    on both (a bare ``fn.SUM(field)`` returns the backend's raw type, the
-    scaled integer on SQLite). ``sum()`` is exact; ``avg()`` is rounded half
-    away from zero to the scale (on SQLite it is computed in floating point
-    over the scaled integers, exact to about 15 significant digits).
+    (``amount > Decimal('1.505')`` means ``amount > 1.51``).
+
+    Aggregates: ``field.sum()`` is the exact sum as a Decimal on both (0 when
+    no rows); on SQLite it adds the values as integers of the last decimal
+    place and refuses with ``integer overflow`` a sum of more than 2**53 of
+    them (15-16 digits: 90 trillion for a scale of 2), where PostgreSQL goes
+    on. ``field.avg()`` is rounded half away from zero to the scale; on SQLite
+    it is exact while the unrounded average has at most 15 significant
+    digits. Both are numbers in SQL too (``.having(T.amount.sum() > 100)``).
+    A bare ``fn.SUM(field)`` returns the backend's own type (a float on
+    SQLite, a Decimal on PostgreSQL), as does arithmetic in a SELECT list
+    (``T.amount * 2``).
     """
 
     field_type = "EXACT_DECIMAL"
 
     def __init__(self, max_digits=10, decimal_places=2, *args, **kwargs):
-        if not (isinstance(max_digits, int) and 0 < max_digits <= MAX_SQLITE_DIGITS):
-            raise ConfigError(f"DecimalField max_digits must be 1..{MAX_SQLITE_DIGITS}, "
-                              f"got {max_digits!r}")
-        if not (isinstance(decimal_places, int) and 0 <= decimal_places <= max_digits):
+        if not (isinstance(max_digits, int) and not isinstance(max_digits, bool)
+                and 0 < max_digits <= MAX_DIGITS):
+            raise ConfigError(f"DecimalField max_digits must be 1..{MAX_DIGITS} (the digits "
+                              f"SQLite holds exactly), got {max_digits!r}")
+        if not (isinstance(decimal_places, int) and not isinstance(decimal_places, bool)
+                and 0 <= decimal_places <= max_digits):
             raise ConfigError("DecimalField decimal_places must be 0..max_digits, "
                               f"got {decimal_places!r}")
         self.max_digits = max_digits
@@ -588,7 +606,8 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
             raise self.invalid(f"{value!r} is not a finite number")
         # enough precision for any magnitude (the default 28 digits would
         # make quantize fail on 1e300 or on -10**30 in a WHERE clause)
-        context = decimal.Context(prec=max(28, number.adjusted() + self.decimal_places + 2))
+        context = decimal.Context(prec=max(28, number.adjusted() + self.decimal_places + 2),
+                                  Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
         return number.quantize(self._exp, rounding=decimal.ROUND_HALF_UP, context=context)
 
     def validate(self, value):
@@ -604,38 +623,79 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
             return value
         number = self._quantize(value)
         if self.backend == "sqlite":
-            scaled = int(number.scaleb(self.decimal_places))
-            # Writes are validated to fit; a larger number can only be a
-            # comparison operand (WHERE amount < 1e20): any 64-bit bound
-            # beyond every storable value compares the same way.
-            return max(_INT64[0], min(_INT64[1], scaled))
+            # NUMERIC affinity stores the double nearest to the number (an
+            # INTEGER when it is whole); python_value gives the decimal back
+            return float(number)
         return number
 
     def python_value(self, value):
         if value is None:
             return None
-        if isinstance(value, int) and self.backend == "sqlite":
-            return decimal.Decimal(value).scaleb(-self.decimal_places).quantize(self._exp)
-        return decimal.Decimal(value if not isinstance(value, float) else repr(value)) \
-            .quantize(self._exp)
+        if isinstance(value, float):
+            value = repr(value)
+        return decimal.Decimal(value).quantize(self._exp, rounding=decimal.ROUND_HALF_UP)
+
+    def literal_on(self, backend: str, value) -> str:
+        # the same text on both backends: DEFAULT 1.50
+        self.validate(value)
+        return str(self._quantize(value))
 
     def sum(self):
         """SUM of the column as an exact Decimal on both backends (0 when empty)."""
-        return peewee.fn.COALESCE(peewee.fn.SUM(self), 0).python_value(self.python_value)
+        return _DecimalAggregate(self, "sum")
 
     def avg(self):
-        """AVG of the column as a Decimal quantized to the field's scale."""
-        # coerce(True): peewee ignores python_value on AVG otherwise
-        return peewee.fn.AVG(self).coerce(True).python_value(self._avg_value)
+        """AVG of the column as a Decimal rounded half away from zero to the scale."""
+        return _DecimalAggregate(self, "avg")
 
-    def _avg_value(self, value):
+
+class _DecimalAggregate(peewee.ColumnBase):
+    """``DecimalField.sum()`` / ``.avg()``, rendered for the backend of the query.
+
+    PostgreSQL: ``COALESCE(SUM(x), 0)`` / ``AVG(x)`` over NUMERIC. SQLite: the
+    values as integers of the last decimal place (``CAST(ROUND(x * 100) AS
+    INTEGER)``: exact, as each stored double is within far less than half a
+    unit of its decimal), summed exactly as 64-bit integers and divided by
+    10**scale; a scaled sum beyond 2**53 is refused (``abs()`` of the
+    smallest integer raises SQLite's own ``integer overflow``) instead of
+    losing its last digits.
+    """
+
+    def __init__(self, field, kind):
+        self.field, self.kind = field, kind
+        self._converter = self._value
+
+    def _value(self, value):
         if value is None:
             return None
-        if self.backend == "sqlite":
-            number = decimal.Decimal(repr(value)).scaleb(-self.decimal_places)
-        else:
-            number = decimal.Decimal(value)
-        return number.quantize(self._exp, rounding=decimal.ROUND_HALF_UP)
+        field = self.field
+        if isinstance(value, float):
+            value = repr(value)
+        return decimal.Decimal(value).quantize(field._exp, rounding=decimal.ROUND_HALF_UP)
+
+    def __sql__(self, ctx):
+        field = self.field
+        backend = ctx.state.store_backend or field.backend
+        if backend != "sqlite":
+            if self.kind == "sum":
+                return ctx.sql(peewee.fn.COALESCE(peewee.fn.SUM(field), 0))
+            return ctx.sql(peewee.fn.AVG(field))
+        scale = field.decimal_places
+        units = peewee.fn.CAST(peewee.NodeList((
+            peewee.fn.ROUND(field * SQL(str(10 ** scale))), SQL("AS INTEGER"))))
+        total = peewee.fn.SUM(units)
+        if self.kind == "avg":
+            # the average in units of the last place first: a half unit
+            # (k + 0.5) is exact in binary, so rounding it up is not lost
+            units_avg = peewee.fn.CAST(peewee.NodeList((total, SQL("AS REAL")))) \
+                / peewee.fn.COUNT(field)
+            return ctx.sql(units_avg / SQL(f"{10 ** scale}.0"))
+        guarded = peewee.Case(None, [
+            (total.is_null(), 0),
+            (peewee.fn.abs(total) <= _EXACT_SCALED,
+             total / SQL(f"{10 ** scale}.0") if scale else total)],
+            peewee.fn.abs(SQL(str(-2 ** 63))))
+        return ctx.sql(guarded)
 
 
 # --- UUID ------------------------------------------------------------------------

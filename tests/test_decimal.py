@@ -1,9 +1,11 @@
 """DecimalField: exact decimals, the same digits, order, sums and rounding on
-SQLite (scaled INTEGER) and PostgreSQL (NUMERIC)."""
+SQLite and PostgreSQL, both ``NUMERIC(p, s)`` holding the number itself, so
+that SQL (arithmetic, comparisons, CHECKs, raw inserts) sees it too."""
 from __future__ import annotations
 
 from decimal import Decimal
 
+import peewee
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ class Account(store.Model):
 
 
 class Wide(store.Model):
-    big = store.DecimalField(18, 4)
+    big = store.DecimalField(15, 4)
     whole = store.DecimalField(5, 0, null=True)
 
 
@@ -56,9 +58,9 @@ def test_property_round_trip_10_2(db, tables):
     check()
 
 
-def test_property_round_trip_18_4(db, tables):
+def test_property_round_trip_15_4(db, tables):
     tables(Wide)
-    limit = Decimal("99999999999999.9999")
+    limit = Decimal("99999999999.9999")
 
     @PROPERTY
     @given(st.decimals(min_value=-limit, max_value=limit, places=4,
@@ -77,7 +79,7 @@ def test_property_round_trip_18_4(db, tables):
 
 def test_extremes_fit(db, tables):
     tables(Wide)
-    for value in (Decimal("99999999999999.9999"), Decimal("-99999999999999.9999"),
+    for value in (Decimal("99999999999.9999"), Decimal("-99999999999.9999"),
                   Decimal("0.0001"), Decimal("0")):
         pk = Wide.create(big=value).id
         assert Wide.get_by_id(pk).big == value
@@ -194,7 +196,8 @@ def test_largest_value_fits(db, tables):
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"max_digits": 19}, {"max_digits": 38, "decimal_places": 2}, {"max_digits": 0},
+    {"max_digits": 16}, {"max_digits": 18}, {"max_digits": 38, "decimal_places": 2},
+    {"max_digits": 0}, {"max_digits": True},
     {"max_digits": 5, "decimal_places": 6}, {"max_digits": 10, "decimal_places": -1},
     {"max_digits": 10.0},
 ])
@@ -203,9 +206,10 @@ def test_precision_limits_are_config_errors(kwargs):
         store.DecimalField(**kwargs)
 
 
-def test_max_digits_18_is_allowed():
-    field = store.DecimalField(18, 6)
-    assert (field.max_digits, field.decimal_places) == (18, 6)
+def test_max_digits_15_is_allowed():
+    field = store.DecimalField(15, 6)
+    assert (field.max_digits, field.decimal_places) == (15, 6)
+    assert store.fields.MAX_DIGITS == 15
 
 
 def test_column_types(db, tables):
@@ -219,6 +223,91 @@ def test_column_types(db, tables):
     else:
         (kind,) = db.execute_sql(
             "SELECT type FROM pragma_table_info('account') WHERE name = 'amount'").fetchone()
-        assert kind.upper().startswith("INTEGER")
-        Account.create(amount=Decimal("12.34"))
-        assert db.execute_sql("SELECT amount FROM account").fetchone()[0] == 1234
+        assert kind.upper().replace(" ", "") == "NUMERIC(10,2)"   # NUMERIC affinity
+    Account.create(amount=Decimal("12.34"))
+    (raw,) = db.execute_sql("SELECT amount FROM account").fetchone()
+    assert float(raw) == 12.34                # the number itself, for any SQL client
+
+
+# --- SQL sees the number (issue: scaled integers made every SQL wrong) -----------
+
+class Priced(store.Model):
+    price = store.DecimalField(10, 2)
+
+    class Meta:
+        # written once, in the seed's own words, for both backends
+        checks = [store.Check("ck_priced_price", "price >= 5.00 AND price <= 500.00")]
+
+
+def test_sql_arithmetic_and_comparison_see_the_number(db, tables):
+    tables(Account)
+    amounts(Decimal("9.90"), Decimal("60.00"))
+    doubled = sorted(Decimal(repr(v)) if isinstance(v, float) else v for (v,) in
+                     db.execute_sql("SELECT amount * 2 FROM account").fetchall())
+    assert doubled == [Decimal("19.80"), Decimal("120.00")]
+    assert Account.select().where(Account.amount * 2 > 100).count() == 1
+    assert Decimal(str(Account.select(Account.amount * 2)
+                       .where(Account.amount < 10).scalar())) == Decimal("19.8")
+    assert Account.select().where(Account.amount + 0.1 > 10).count() == 1
+
+
+def test_raw_insert_reads_back_exact(db, tables):
+    tables(Account)
+    db.execute_sql("INSERT INTO account (name, amount) VALUES ('raw', 5.00)")
+    db.execute_sql("INSERT INTO account (name, amount) VALUES ('raw2', 1234.5)")
+    assert sorted(a.amount for a in Account.select()) == [Decimal("5.00"), Decimal("1234.50")]
+    assert [str(a.amount) for a in Account.select().order_by(Account.amount)] == \
+        ["5.00", "1234.50"]
+
+
+def test_one_check_text_serves_both_backends(db, tables):
+    tables(Priced)
+    Priced.create(price=Decimal("5.00"))
+    Priced.create(price=Decimal("500.00"))
+    db.execute_sql("INSERT INTO priced (price) VALUES (5.00)")      # raw, the seed's bound
+    for bad in (Decimal("4.99"), Decimal("500.01")):
+        with pytest.raises(store.CheckViolation) as info:
+            with db.atomic():
+                Priced.create(price=bad)
+        assert info.value.constraint == "ck_priced_price"
+    with pytest.raises(store.CheckViolation):
+        with db.atomic():
+            db.execute_sql("INSERT INTO priced (price) VALUES (4.99)")
+    assert Priced.select().count() == 3
+
+
+def test_sum_having_compares_the_number(db, tables):
+    tables(Account)
+    Account.create(name="a", amount=Decimal("60.00"))
+    Account.create(name="a", amount=Decimal("50.00"))
+    Account.create(name="b", amount=Decimal("99.99"))
+    rich = (Account.select(Account.name).group_by(Account.name)
+            .having(Account.amount.sum() > 100).order_by(Account.name))
+    assert [r.name for r in rich] == ["a"]
+    assert [r.name for r in Account.select(Account.name).group_by(Account.name)
+            .having(Account.amount.avg() < 60)] == ["a"]
+
+
+class Big(store.Model):
+    amount = store.DecimalField(15, 2)
+
+
+def test_sum_of_fifteen_digit_values_is_exact(db, tables):
+    tables(Big)
+    Big.insert_many([{"amount": Decimal("899999999999.99")}] * 10).execute()
+    Big.create(amount=Decimal("-0.01"))
+    total = Big.select(Big.amount.sum()).scalar()
+    assert str(total) == "8999999999999.89"
+    assert str(Big.select(Big.amount.avg()).scalar()) == "818181818181.81"
+
+
+def test_sum_beyond_exact_range_is_refused_on_sqlite_only(db, tables):
+    """Documented difference: SQLite has no exact type for a sum of more than
+    2**53 units of the last place; store refuses it there (never rounds)."""
+    tables(Big)
+    Big.insert_many([{"amount": Decimal("9999999999999.99")}] * 10).execute()
+    if db.features.native_decimal:
+        assert str(Big.select(Big.amount.sum()).scalar()) == "99999999999999.90"
+    else:
+        with pytest.raises(peewee.OperationalError, match="integer overflow"):
+            Big.select(Big.amount.sum()).scalar()

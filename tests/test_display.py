@@ -27,7 +27,7 @@ class Shelf(store.Model):
 class Entry(store.Model):
     shelf = store.ForeignKeyField(Shelf, backref="entries")
     label = store.TextField()
-    price = store.DecimalField(16, 2, null=True)
+    price = store.DecimalField(15, 2, null=True)
     doc = store.JSONField(null=True)
     mood = store.EnumField(Mood, null=True)
     ref = store.UUIDField(null=True)
@@ -43,7 +43,7 @@ AT = dt.datetime(2026, 1, 5, 10, 30, 0, 250000, tzinfo=dt.timezone(dt.timedelta(
 def entries(tables):
     tables(Shelf, Entry)
     shelf = Shelf.create(name="top")
-    Entry.create(shelf=shelf, label="full", price=Decimal("12345678901234.5"),
+    Entry.create(shelf=shelf, label="full", price=Decimal("1234567890123.5"),
                  doc={"z": 1, "a": [True, None, "x"], "n": "900"}, mood=Mood.LOUD, ref=REF,
                  at=AT, qty=7)
     Entry.create(shelf=shelf, label="number", doc=900)
@@ -64,13 +64,13 @@ def test_text_table_of_a_query(entries):
     text = str(store.table(query()))
     assert text.splitlines() == [
         'entry',
-        'label                                    | price             | doc                                      | mood | ref                                  | at                               | qty',
-        '-----------------------------------------+-------------------+------------------------------------------+------+--------------------------------------+----------------------------------+-----',
-        'full                                     | 12345678901234.50 | {"a": [true, null, "x"], "n": "900", "z… | loud | 12345678-1234-5678-1234-567812345678 | 2026-01-05 08:30:00.250000+00:00 |    7',
-        'number                                   |              NULL | 900                                      | NULL | NULL                                 | NULL                             | NULL',
-        'string                                   |              NULL | "900"                                    | NULL | NULL                                 | NULL                             | NULL',
-        "<script>alert('x')</script> & more       |              NULL | NULL                                     | NULL | NULL                                 | NULL                             |   -3",
-        'two↵lines yyyyyyyyyyyyyyyyyyyyyyyyyyyyy… |              0.10 | NULL                                     | NULL | NULL                                 | NULL                             | NULL',
+        'label                                    | price            | doc                                      | mood | ref                                  | at                               | qty',
+        '-----------------------------------------+------------------+------------------------------------------+------+--------------------------------------+----------------------------------+-----',
+        'full                                     | 1234567890123.50 | {"a": [true, null, "x"], "n": "900", "z… | loud | 12345678-1234-5678-1234-567812345678 | 2026-01-05 08:30:00.250000+00:00 |    7',
+        'number                                   |             NULL | 900                                      | NULL | NULL                                 | NULL                             | NULL',
+        'string                                   |             NULL | "900"                                    | NULL | NULL                                 | NULL                             | NULL',
+        "<script>alert('x')</script> & more       |             NULL | NULL                                     | NULL | NULL                                 | NULL                             |   -3",
+        'two↵lines yyyyyyyyyyyyyyyyyyyyyyyyyyyyy… |             0.10 | NULL                                     | NULL | NULL                                 | NULL                             | NULL',
         '(5 rows)',
     ]
     assert repr(store.table(query())) == text
@@ -80,7 +80,7 @@ def test_values_are_exact_and_readable(entries):
     got = collect(query())
     row = dict(zip(got.columns, got.rows[0]))
     fields = dict(zip(got.columns, got.fields))
-    assert format_value(row["price"], fields["price"]) == "12345678901234.50"   # no float, no 1E+13
+    assert format_value(row["price"], fields["price"]) == "1234567890123.50"   # no float, no 1E+12
     assert format_value(Decimal("1E+2")) == "100"
     assert format_value(row["doc"], fields["doc"]) == '{"a": [true, null, "x"], "n": "900", "z": 1}'
     assert format_value(row["at"]) == "2026-01-05 08:30:00.250000+00:00"
@@ -114,7 +114,7 @@ def test_html_is_escaped_and_keeps_the_full_value_in_a_tooltip(entries):
     assert "<script>" not in page
     assert ">&lt;script&gt;alert(&#x27;x&#x27;)&lt;…</td>" in page         # 19 characters + …
     assert "title=\"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more\"" in page
-    assert '<td style="text-align: right">12345678901234.50</td>' in page
+    assert '<td style="text-align: right">1234567890123.50</td>' in page
     assert '<td class="store-null">NULL</td>' in page
     assert "<caption>entry — 5 rows</caption>" in page
     assert "<th>label</th><th>price</th><th>doc</th>" in page
@@ -154,7 +154,7 @@ def test_aggregates_and_aliases(entries):
                                       Entry.doc["n"].alias("n")).where(Entry.label == "full")
                          .group_by(Entry.shelf, Entry.doc["n"]))
     assert totals.columns == ["shelf", "total", "n"]
-    assert totals.rows == [(entries.id, Decimal("12345678901234.50"), "900")]
+    assert totals.rows == [(entries.id, Decimal("1234567890123.50"), "900")]
 
 
 def test_ipython_shows_queries_as_html_tables(entries):

@@ -171,8 +171,8 @@ def test_migrate_true_applies_the_apps_migrations_once(db, backend_url, tmp_path
         cell = store.connect(backend_url, apps=["pricing"], models=[Memo], migrate=True)
     try:
         assert {"brand_groups", "models", "pricing_migrate_history", "memo"} <= set(tables_of(db))
-        assert db.execute_sql("SELECT name FROM pricing_migrate_history").fetchall() == \
-            [("001_initial",)]
+        assert db.execute_sql("SELECT name FROM pricing_migrate_history ORDER BY id").fetchall() \
+            == [("001_initial",), ("002_decimal_storage",)]
         BrandGroup.create(brand="Levi's", group_name="jeans", base_price="45")
         with pytest.raises(store.CheckViolation) as refused:
             BrandGroup.create(brand="Nike", group_name="shoes", base_price="4.99")

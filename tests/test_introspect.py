@@ -109,7 +109,7 @@ def test_reads_every_field_type_exactly(db):
     expected_types = ({"big": "bigint", "active": "boolean", "price": "numeric(10,2)",
                        "seen_at": "timestamp with time zone", "data": "jsonb",
                        "weight": "double precision"} if pg else
-                      {"big": "integer", "active": "integer", "price": "integer(10, 2)",
+                      {"big": "integer", "active": "integer", "price": "numeric(10, 2)",
                        "seen_at": "text", "data": "text", "weight": "real"})
     assert {k: item.column(k).type for k in expected_types} == expected_types
     assert sum(c.primary_key for c in item.columns) == 1

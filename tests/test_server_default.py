@@ -67,7 +67,7 @@ def test_server_default_in_ddl_per_backend(db, tables):
         assert """DEFAULT '[]'::jsonb""" in ddl and "DEFAULT 1.50" in ddl
         assert "DEFAULT CURRENT_TIMESTAMP" in ddl
     else:
-        assert """DEFAULT (json('[]'))""" in ddl and "DEFAULT 150" in ddl   # scaled cents
+        assert """DEFAULT (json('[]'))""" in ddl and "DEFAULT 1.50" in ddl
         assert "strftime" in ddl
 
 

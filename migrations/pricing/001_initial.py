@@ -17,6 +17,12 @@ import decimal
 import peewee
 import store
 
+# store 0.2 wrote each range CHECK once, for both backends, where this file
+# first gave SQLite the bounds of store 0.1's scaled-integer decimals
+# (``base_price >= 500``). A database migrated by that text has run this
+# migration; 002_decimal_storage converts its columns and CHECKs.
+replaces_checksums = ["cdc48ab7320340c86ad26389c6109bf16ae3b7a29e45f78565bca5585aca394f"]
+
 
 # The models as this migration knows them (frozen: later changes to the
 # app's models do not change what this file does).
@@ -35,8 +41,8 @@ class BrandGroups(store.Model):
     class Meta:
         table_name = 'brand_groups'
         checks = [
-            store.Check('ck_brand_groups_base_price', {'sqlite': 'base_price >= 500 AND base_price <= 50000', 'postgresql': 'base_price >= 5.00 AND base_price <= 500.00'}),
-            store.Check('ck_brand_groups_sensitivity', {'sqlite': 'condition_sensitivity >= 50 AND condition_sensitivity <= 150', 'postgresql': 'condition_sensitivity >= 0.5 AND condition_sensitivity <= 1.5'}),
+            store.Check('ck_brand_groups_base_price', 'base_price >= 5.00 AND base_price <= 500.00'),
+            store.Check('ck_brand_groups_sensitivity', 'condition_sensitivity >= 0.5 AND condition_sensitivity <= 1.5'),
         ]
 
 
@@ -53,7 +59,7 @@ class Models(store.Model):
     class Meta:
         table_name = 'models'
         checks = [
-            store.Check('ck_models_coefficient', {'sqlite': 'coefficient >= 50 AND coefficient <= 300', 'postgresql': 'coefficient >= 0.5 AND coefficient <= 3.0'}),
+            store.Check('ck_models_coefficient', 'coefficient >= 0.5 AND coefficient <= 3.0'),
         ]
 
 

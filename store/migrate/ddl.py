@@ -124,6 +124,9 @@ class BaseDDL:
     def drop_index(self, table, name):
         self.run([f"DROP INDEX {quote(name)}"])
 
+    def upgrade_decimal_storage(self, table, name, field):
+        """Only SQLite had another decimal storage (``store.legacy``)."""
+
 
 class PostgresDDL(BaseDDL):
     def _alter(self, table):
@@ -265,6 +268,20 @@ class SqliteDDL(BaseDDL):
     def drop_check(self, table, name, sql=None):
         if sql is None or _check_sql(sql, self.backend):
             self._rebuild(table, TableEdit(drop_constraints={name}))
+
+
+    def upgrade_decimal_storage(self, table, name, field):
+        """store 0.1's scaled INTEGER column -> the number in NUMERIC(p, s)
+        (see ``store.legacy``); nothing to do when it is already so."""
+        from .. import legacy
+        if not legacy.is_scaled(self.db, table, name):
+            return
+        part = next((p for p in SqliteTable(self.db, table).parts if p.column == name), None)
+        if part is None:
+            raise MigrationError(f"{table}: no column {name!r}")
+        text = legacy.upgraded_column(part.text, field)
+        fill = f"{quote(name)} / {10 ** field.decimal_places}.0"
+        self._rebuild(table, TableEdit(replace_columns={name: text}, fill={name: fill}))
 
 
 def renamed_constraints(old: Column, new: Column) -> dict:

@@ -134,6 +134,13 @@ class StoreMigrator(Migrator):
                  lambda: (only in (None, self._backend()))
                  and self._ddl().drop_index(table, name))
 
+    def upgrade_decimal_storage(self, table, name, field):
+        """Convert ``table.name`` from store 0.1's scaled integers on SQLite
+        to the number itself (``store.legacy``); nothing elsewhere, nothing
+        when it is converted already. One way: a rollback keeps the number."""
+        self._op(f"upgrade_decimal_storage({table!r}, {name!r})",
+                 lambda: self._ddl().upgrade_decimal_storage(table, name, field))
+
     def _backend(self):
         return self.__database__.features.name
 

@@ -42,6 +42,14 @@ class MigrationFile:
     migrate: object
     rollback: object
     atomic: bool
+    # earlier texts of this file, changed on purpose by its authors (for
+    # example a fix shipped with a new store version): a database that
+    # recorded one of these checksums has applied this migration, unedited
+    replaces_checksums: tuple = ()
+
+    def matches(self, recorded) -> bool:
+        return recorded is None or recorded == self.checksum \
+            or recorded in self.replaces_checksums
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,14 @@ class StoreRouter(Router):
         except Exception as exc:
             raise MigrationError(f"{self.app.name} {name}: cannot load {path}: {exc}",
                                  app=self.app.name, migration=name) from exc
+        replaces = scope.get("replaces_checksums", ())
+        if isinstance(replaces, str) or not all(isinstance(c, str) for c in replaces):
+            raise MigrationError(f"{self.app.name} {name}: replaces_checksums in {path} must "
+                                 f"be a list of checksums (strings)", app=self.app.name,
+                                 migration=name)
         return MigrationFile(name, path, checksum(text), scope.get("migrate", _void),
-                             scope.get("rollback", _void), bool(scope.get("atomic", True)))
+                             scope.get("rollback", _void), bool(scope.get("atomic", True)),
+                             tuple(replaces))
 
     def read(self, name):
         mf = self.load(name)
@@ -140,8 +154,7 @@ class StoreRouter(Router):
             if row is None:
                 states.append(MigrationState(name, "pending"))
                 continue
-            current = self.load(name).checksum
-            edited = row.checksum is not None and row.checksum != current
+            edited = not self.load(name).matches(row.checksum)
             states.append(MigrationState(name, "edited" if edited else "applied",
                                          row.migrated_at))
         for name, row in applied.items():
@@ -268,6 +281,10 @@ class StoreRouter(Router):
         finally:
             if progress is not None:
                 progress.finish()
+        if name is None and not fake:
+            from .. import legacy
+            legacy.refuse_scaled_decimals(self.database, self.app.models, self.app.name,
+                                          unqualified=True)
         return applied
 
     def rollback(self, steps: int | None = 1, to: str | None = None, *, fake=False):

@@ -362,8 +362,8 @@ CREATE INDEX idx_models_created_at ON public.models(created_at DESC);
 
 # Deliberate differences between the app and the seed's DDL, per table.
 # 1. The seed's DEFAULT 1.0 is kept as written by PostgreSQL; store renders a
-#    DecimalField's server_default at the column's scale (1.00; 100 scaled on
-#    SQLite). The same value: both read back Decimal('1.00').
+#    DecimalField's server_default at the column's scale (1.00 on both
+#    backends). The same value: both read back Decimal('1.00').
 DEFAULT_SCALE = {("brand_groups", "condition_sensitivity"): ("1.0", "1.00"),
                  ("models", "coefficient"): ("1.0", "1.00")}
 # 2. store's CharField declares ck_<table>_<col>_max_length on every VARCHAR

@@ -77,8 +77,8 @@ overrides it):
 * Relationships (the seed's ``lazy='selectinload'``): loaded on demand with
   peewee's prefetch; ``loading.load_location(id)`` loads a location, its
   bins and their latest batches in three queries (see ``loading``).
-* Money: ``price_list.unit_price`` is ``DecimalField(12, 2)`` (NUMERIC on
-  PostgreSQL, exact scaled integer on SQLite), >= 0, with an ISO currency
+* Money: ``price_list.unit_price`` is ``DecimalField(12, 2)`` (``NUMERIC(12, 2)``
+  on both backends, exact), >= 0, with an ISO currency
   (``[A-Z]{3}``), a quantity tier and a validity period (``valid_to >
   valid_from``), unique per (product, packaging, currency, tier, start).
 * At most one active ``storage_location_config`` per location: a partial

@@ -60,8 +60,8 @@ class DensityParameter(store.TimestampedModel):
 
 
 class PriceList(store.TimestampedModel):
-    """DB027. Exact money (``DecimalField(12, 2)``: NUMERIC on PostgreSQL,
-    scaled integer on SQLite), per product, optional packaging, currency,
+    """DB027. Exact money (``DecimalField(12, 2)``: ``NUMERIC(12, 2)`` on
+    both backends), per product, optional packaging, currency,
     quantity tier and validity period."""
     product = store.ForeignKeyField(Product, backref="prices", on_delete="RESTRICT",
                                     index=False)

@@ -35,11 +35,11 @@ Choices where the seed is vague or where this project's design overrides it:
 * CHECK names: the SQL DDL leaves them unnamed; the seed's SQLAlchemy models
   name them, and those names are kept: ``ck_brand_groups_base_price``
   (5.00..500.00), ``ck_brand_groups_sensitivity`` (0.5..1.5),
-  ``ck_models_coefficient`` (0.5..3.0). On PostgreSQL the expression is the
-  seed's text verbatim; on SQLite, where ``DecimalField`` stores the value
-  times 100, the bounds are scaled (``base_price >= 500 AND base_price <=
-  50000``). Both accept and refuse exactly the same values; values are
-  rounded half away from zero to 2 places first (``4.995`` is ``5.00``).
+  ``ck_models_coefficient`` (0.5..3.0). The expression is the seed's text,
+  written once for both backends (``DecimalField`` holds the number itself
+  on both). Both accept and refuse exactly the same values; values written
+  through the model are rounded half away from zero to 2 places first
+  (``4.995`` is ``5.00``).
 * Store conventions add ``ck_<table>_<col>_max_length`` on every VARCHAR
   (both backends) and ``ck_<table>_<col>_json`` on JSON columns (SQLite).
 * The composite UNIQUE constraints are UNIQUE indexes with the seed's names
@@ -49,8 +49,7 @@ Choices where the seed is vague or where this project's design overrides it:
 * Defaults: JSON arrays ``default=list`` (ORM) and ``server_default=[]``
   (raw SQL); ``condition_sensitivity`` and ``coefficient`` default to
   ``Decimal("1.00")`` (the column's scale; the DDL's ``1.0`` reads back as
-  ``1.00`` anyway); the database default is rendered ``1.00`` on PostgreSQL
-  and ``100`` (scaled) on SQLite.
+  ``1.00`` anyway); the database default is rendered ``1.00`` on both.
 * Timestamps are ``DateTimeTZField`` (aware, UTC) with ``server_default=
   store.NOW`` (the DDL's ``CURRENT_TIMESTAMP``); rows written through the
   model get the time from Python (the seed's ``datetime.utcnow`` was naive;

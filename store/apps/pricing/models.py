@@ -1,9 +1,8 @@
 """pricing models: ``brand_groups`` and ``models``, as the seed's SQL DDL says.
 
-Per-backend storage (see ``store.fields``): money and coefficients are
-``NUMERIC(p, s)`` on PostgreSQL and integers scaled by ``10**s`` on SQLite,
-so the range CHECKs are written per backend (``5.00`` is ``500`` on SQLite);
-JSON arrays are JSONB on PostgreSQL and checked JSON text on SQLite;
+Money and coefficients are ``NUMERIC(p, s)`` on both backends, holding the
+number itself, so each range CHECK is written once, in the seed's words
+(``base_price >= 5.00 AND base_price <= 500.00``); JSON arrays are JSONB on PostgreSQL and checked JSON text on SQLite;
 timestamps are ``timestamptz`` / fixed-width UTC text, read back aware (UTC).
 """
 from __future__ import annotations
@@ -11,21 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import store
-
-
-def _decimal_range(column: str, low: str, high: str, scale: int) -> dict:
-    """``column BETWEEN low AND high`` per backend, as two comparisons.
-
-    PostgreSQL gets the seed's literals verbatim (``base_price >= 5.00 AND
-    base_price <= 500.00``); SQLite stores ``DecimalField(p, scale)`` as the
-    value times ``10**scale``, so its bounds are scaled the same way.
-    """
-    def scaled(text):
-        return str(int(Decimal(text).scaleb(scale)))
-    return {
-        "postgresql": f"{column} >= {low} AND {column} <= {high}",
-        "sqlite": f"{column} >= {scaled(low)} AND {column} <= {scaled(high)}",
-    }
 
 
 class BrandGroup(store.Model):
@@ -52,9 +36,9 @@ class BrandGroup(store.Model):
         table_name = "brand_groups"
         checks = [
             store.Check("ck_brand_groups_base_price",
-                        _decimal_range("base_price", "5.00", "500.00", 2)),
+                        "base_price >= 5.00 AND base_price <= 500.00"),
             store.Check("ck_brand_groups_sensitivity",
-                        _decimal_range("condition_sensitivity", "0.5", "1.5", 2)),
+                        "condition_sensitivity >= 0.5 AND condition_sensitivity <= 1.5"),
         ]
 
     def __repr__(self):
@@ -85,7 +69,7 @@ class ProductModel(store.Model):
         table_name = "models"
         checks = [
             store.Check("ck_models_coefficient",
-                        _decimal_range("coefficient", "0.5", "3.0", 2)),
+                        "coefficient >= 0.5 AND coefficient <= 3.0"),
         ]
 
     def __repr__(self):
