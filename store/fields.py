@@ -539,6 +539,11 @@ MAX_DIGITS = 15
 itself). PostgreSQL would take more; a model valid on one backend is valid on
 the other."""
 
+# rounding half away from zero (PostgreSQL's NUMERIC rule), with digits for
+# any value a column holds and the exponent range of any operand
+_ROUND = decimal.Context(prec=64, rounding=decimal.ROUND_HALF_UP,
+                         Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
 # |scaled sum| up to 2**53: every integer there converts to a double exactly,
 # so SUM / 10**scale is the double nearest to the exact decimal sum.
 _EXACT_SCALED = 2 ** 53
@@ -596,19 +601,23 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
         return [self.max_digits, self.decimal_places]
 
     def _quantize(self, value) -> decimal.Decimal:
-        if isinstance(value, float):
-            value = repr(value)
-        try:
-            number = decimal.Decimal(value)
-        except (decimal.InvalidOperation, TypeError, ValueError):
-            raise self.invalid(f"{value!r} is not a decimal number") from None
+        if type(value) is decimal.Decimal:
+            number = value
+        else:
+            if isinstance(value, float):
+                value = repr(value)
+            try:
+                number = decimal.Decimal(value)
+            except (decimal.InvalidOperation, TypeError, ValueError):
+                raise self.invalid(f"{value!r} is not a decimal number") from None
         if not number.is_finite():
             raise self.invalid(f"{value!r} is not a finite number")
-        # enough precision for any magnitude (the default 28 digits would
-        # make quantize fail on 1e300 or on -10**30 in a WHERE clause)
-        context = decimal.Context(prec=max(28, number.adjusted() + self.decimal_places + 2),
-                                  Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-        return number.quantize(self._exp, rounding=decimal.ROUND_HALF_UP, context=context)
+        context = _ROUND
+        if number.adjusted() + self.decimal_places + 2 > _ROUND.prec:
+            # a WHERE operand such as 1e300 or -10**70: enough digits for it
+            context = context.copy()
+            context.prec = number.adjusted() + self.decimal_places + 2
+        return number.quantize(self._exp, context=context)
 
     def validate(self, value):
         if value is None or isinstance(value, Node):
@@ -633,7 +642,7 @@ class DecimalField(_BackendHook, StoreField, peewee.Field):
             return None
         if isinstance(value, float):
             value = repr(value)
-        return decimal.Decimal(value).quantize(self._exp, rounding=decimal.ROUND_HALF_UP)
+        return decimal.Decimal(value).quantize(self._exp, context=_ROUND)
 
     def literal_on(self, backend: str, value) -> str:
         # the same text on both backends: DEFAULT 1.50
@@ -671,7 +680,7 @@ class _DecimalAggregate(peewee.ColumnBase):
         field = self.field
         if isinstance(value, float):
             value = repr(value)
-        return decimal.Decimal(value).quantize(field._exp, rounding=decimal.ROUND_HALF_UP)
+        return decimal.Decimal(value).quantize(field._exp, context=_ROUND)
 
     def __sql__(self, ctx):
         field = self.field
