@@ -5,8 +5,17 @@ lives here, behind ``open_database`` and ``features``:
 
 * SQLite: every connection has ``foreign_keys=ON``, WAL journal (files only),
   transactions that take the write lock when they begin (``BEGIN IMMEDIATE``),
-  a busy timeout, the JSON functions (checked: SQLite >= 3.38), and LIKE made
-  case-sensitive so that ``like``/``ilike`` mean what they mean on PostgreSQL.
+  a busy timeout and the JSON functions (checked: SQLite >= 3.38).
+  ``like``/``ilike`` (and ``contains``/``startswith``/``endswith``) mean what
+  they mean on PostgreSQL: LIKE case-sensitive, ILIKE Unicode-case-insensitive,
+  backslash the default escape. store renders them, it does not change
+  SQLite's LIKE (no ``case_sensitive_like``, which makes LIKE unusable in
+  indexes): a known pattern becomes GLOB, one computed by SQL the
+  deterministic functions ``store_like``/``store_ilike`` (see
+  ``_SqliteContext``). LIKE written as raw SQL text keeps SQLite's meaning
+  (ASCII case-insensitive). On both backends a known pattern that ends with
+  its escape character is refused before the database is touched
+  (``ValidationError``).
 * PostgreSQL: psycopg 3, the URL's libpq options, optional pooling.
 * Both: integrity errors are translated into ``store.errors`` types with the
   same table and constraint names (see ``_translate_*``); a write refused by
@@ -21,7 +30,7 @@ import time
 from dataclasses import dataclass
 
 import peewee
-from peewee import OP, Context, Expression, NodeList, SQL, Value, fn
+from peewee import OP, Context, Expression, Node, NodeList, SQL, Value, fn
 from playhouse.pool import _PooledPostgresqlDatabase
 
 from . import appendonly, errors
@@ -121,15 +130,208 @@ class StoreDatabaseMixin:
             raise
 
 
+# --- LIKE / ILIKE (both backends) ---------------------------------------------
+#
+# store gives LIKE PostgreSQL's meaning on SQLite without changing SQLite's own
+# LIKE: PRAGMA case_sensitive_like makes LIKE non-deterministic, so SQLite
+# refuses it in partial indexes, CHECKs and generated columns, and a file that
+# already has such an index gets entries other clients disagree with. A pattern
+# known when the statement is rendered becomes a GLOB (case-sensitive,
+# deterministic, an SQL literal); a pattern that is SQL goes through the
+# deterministic functions ``store_like``/``store_ilike``, a port of
+# PostgreSQL's matcher. ILIKE folds case with Python's ``str.lower``
+# (``store_lower``, Unicode-aware) on both sides, as before.
+
+_ESCAPE = "\\"                       # PostgreSQL's default LIKE escape
+_GLOB_LITERAL = {"*": "[*]", "?": "[?]", "[": "[[]"}
+_NOT_LITERAL = object()
+
+
+def _like_tokens(pattern: str, escape: str):
+    """``(is_wildcard, char)`` of a LIKE pattern read as PostgreSQL reads it
+    (``escape`` "" for none); ``ValueError`` when it ends with the escape."""
+    chars = iter(pattern)
+    for ch in chars:
+        if escape and ch == escape:
+            nxt = next(chars, None)
+            if nxt is None:
+                raise ValueError(f"LIKE pattern {pattern!r} ends with the escape character "
+                                 f"{escape!r} (write {escape * 2!r} for a literal {escape!r})")
+            yield False, nxt
+        else:
+            yield ch in "%_", ch
+
+
+def _check_escape(escape: str) -> str:
+    if len(escape) > 1:
+        raise ValueError(f"LIKE ESCAPE {escape!r} must be one character or empty")
+    return escape
+
+
+def like_to_glob(pattern: str, escape: str = _ESCAPE) -> str:
+    """The GLOB pattern matching what LIKE ``pattern`` matches case-sensitively:
+    ``%`` -> ``*``, ``_`` -> ``?``; ``*``, ``?``, ``[`` of the text bracketed."""
+    return "".join(("*" if ch == "%" else "?") if wild else _GLOB_LITERAL.get(ch, ch)
+                   for wild, ch in _like_tokens(pattern, _check_escape(escape)))
+
+
+def _pg_like_escape(pattern: str, escape: str) -> str:
+    """PostgreSQL's ``like_escape``: ``pattern ESCAPE escape`` as a pattern
+    whose escape is a backslash (ESCAPE '' doubles every backslash)."""
+    if escape == _ESCAPE:
+        return pattern
+    if escape == "":
+        return pattern.replace("\\", "\\\\")
+    out, after = [], False
+    for ch in pattern:
+        if ch == escape and not after:
+            out.append("\\")
+            after = True
+        else:
+            out.append("\\\\" if ch == "\\" and not after else ch)
+            after = False
+    return "".join(out)
+
+
+_TRUE, _FALSE, _ABORT = 1, 0, -1
+
+
+def _match_text(t: str, ti: int, p: str, pi: int) -> int:
+    """PostgreSQL's ``MatchText`` (like_match.c), step for step, so that a
+    pattern ending with its escape fails for exactly the rows it fails for
+    on PostgreSQL (the error comes when the match reaches it)."""
+    tn, pn = len(t), len(p)
+    if pn - pi == 1 and p[pi] == "%":
+        return _TRUE
+    while ti < tn and pi < pn:
+        c = p[pi]
+        if c == "\\":
+            pi += 1
+            if pi >= pn:
+                raise ValueError("LIKE pattern must not end with escape character")
+            if p[pi] != t[ti]:
+                return _FALSE
+        elif c == "%":
+            pi += 1
+            while pi < pn:
+                if p[pi] == "%":
+                    pi += 1
+                elif p[pi] == "_":
+                    if ti >= tn:
+                        return _ABORT
+                    ti += 1
+                    pi += 1
+                else:
+                    break
+            if pi >= pn:
+                return _TRUE
+            if p[pi] == "\\":
+                if pi + 1 >= pn:
+                    raise ValueError("LIKE pattern must not end with escape character")
+                first = p[pi + 1]
+            else:
+                first = p[pi]
+            while ti < tn:
+                if t[ti] == first:
+                    matched = _match_text(t, ti, p, pi)
+                    if matched != _FALSE:
+                        return matched
+                ti += 1
+            return _ABORT
+        elif c != "_" and c != t[ti]:
+            return _FALSE
+        ti += 1
+        pi += 1
+    if ti < tn:
+        return _FALSE
+    while pi < pn and p[pi] == "%":
+        pi += 1
+    return _TRUE if pi >= pn else _ABORT
+
+
+def _like_match(value, pattern, escape, fold):
+    if value is None or pattern is None or escape is None:
+        return None
+    value, pattern, escape = (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                              for v in (value, pattern, escape))
+    pattern = _pg_like_escape(pattern, _check_escape(escape))
+    if fold:                         # as PostgreSQL: lowered after like_escape
+        value, pattern = value.lower(), pattern.lower()
+    return int(_match_text(value, 0, pattern, 0) == _TRUE)
+
+
+def _like(value, pattern, escape):
+    """``store_like(value, pattern, escape)``: PostgreSQL's LIKE (case-sensitive)
+    for a pattern that is SQL; raises where PostgreSQL raises."""
+    return _like_match(value, pattern, escape, False)
+
+
+def _ilike(value, pattern, escape):
+    """``store_ilike(value, pattern, escape)``: ILIKE, case folded by ``str.lower``."""
+    return _like_match(value, pattern, escape, True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _literal(node, converter):
+    """The Python value ``node`` renders as (converted as peewee would), or
+    ``_NOT_LITERAL`` when it is SQL (a column, an expression, a function)."""
+    if isinstance(node, Value) and not node.multi and not isinstance(node.value, Node):
+        if node.converter:
+            return node.converter(node.value)
+        return converter(node.value) if node.converter is None and converter else node.value
+    if isinstance(node, Node) or peewee.is_model(node):
+        return _NOT_LITERAL
+    return converter(node) if converter else node
+
+
+def _like_operands(expr):
+    """``(lhs, pattern, escape)`` of a LIKE/ILIKE expression; pattern and
+    escape are Python strings when known at render time, else nodes. A known
+    pattern that ends with its escape character (an error on PostgreSQL, no
+    match on SQLite) is refused here, before the database is touched."""
+    lhs, rhs = expr.lhs, expr.rhs
+    node = lhs.unwrap() if isinstance(lhs, peewee.WrappedNode) else lhs
+    converter, where = None, "LIKE pattern"
+    if isinstance(node, peewee.Field):
+        if getattr(lhs, "_coerce", True):
+            converter = node.db_value
+        model = getattr(node, "model", None)
+        where = f"{model._meta.table_name}.{node.column_name}" if model else node.name
+    escaped = (isinstance(rhs, NodeList) and len(rhs.nodes) == 3
+               and isinstance(rhs.nodes[1], SQL) and rhs.nodes[1].sql.upper() == "ESCAPE")
+    pattern_node = rhs.nodes[0] if escaped else rhs
+    pattern = _literal(pattern_node, converter)
+    escape = _literal(rhs.nodes[2], None) if escaped else _ESCAPE
+    try:
+        if isinstance(escape, str):
+            _check_escape(escape)
+            if isinstance(pattern, str):
+                for _ in _like_tokens(pattern, escape):
+                    pass
+    except ValueError as exc:
+        raise errors.ValidationError(where, str(exc), pattern) from None
+    if not isinstance(escape, str):          # SQL, or ESCAPE NULL
+        escape = rhs.nodes[2]
+    if pattern is _NOT_LITERAL:
+        pattern = pattern_node
+    return lhs, pattern, escape
+
+
 # --- SQLite -----------------------------------------------------------------
 
 class _SqliteContext(Context):
-    """Renders ILIKE as a Unicode-aware case-insensitive LIKE.
+    """Renders LIKE case-sensitively and ILIKE Unicode-case-insensitively, as
+    on PostgreSQL, with deterministic SQL only (so usable in indexes).
 
-    SQLite's LIKE folds ASCII case only (and store switches that off with
-    ``case_sensitive_like`` so LIKE matches PostgreSQL's). PostgreSQL's ILIKE
-    folds Unicode, so ILIKE becomes ``store_lower(a) LIKE store_lower(b)``
-    with Python's ``str.lower`` registered as ``store_lower``.
+    ``a LIKE 'p'`` -> ``a GLOB 'g'`` (``like_to_glob``); ``a ILIKE 'p'`` ->
+    ``store_lower(a) GLOB 'g'``, ``g`` from ``'p'.lower()``; a pattern or
+    escape that is SQL -> ``store_like(a, p, e)`` / ``store_ilike(a, p, e)``.
+    Backslash is the default escape; an ``ESCAPE`` clause is honoured
+    (``ESCAPE ''``: none). Nothing here depends on a connection setting, so
+    the same SQL is valid in partial indexes, index expressions and CHECKs.
     """
     __slots__ = ()
 
@@ -138,20 +340,34 @@ class _SqliteContext(Context):
 
     def sql(self, obj):
         if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
-            rhs, lhs = obj.rhs, obj.lhs
-            if isinstance(rhs, NodeList) and len(rhs.nodes) == 3:   # pattern ESCAPE '\'
-                pattern, tail = rhs.nodes[0], tuple(rhs.nodes[1:])
-            else:
-                # PostgreSQL's LIKE escapes with a backslash by default
-                pattern, tail = rhs, (SQL("ESCAPE"), Value("\\", converter=False))
-            if obj.op == OP.ILIKE:
-                lhs, pattern = fn.store_lower(lhs), fn.store_lower(pattern)
-            obj = Expression(lhs, OP.LIKE, NodeList((pattern,) + tail), flat=obj.flat)
+            obj = _sqlite_like(obj)
         return super().sql(obj)
 
 
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
+def _glob_literal(glob: str):
+    """The GLOB pattern as an SQL string literal, not a parameter: SQLite
+    matches a query's ``x GLOB ?`` to no partial index (a bound value in a
+    function's arguments is never compared), ``x GLOB 'ab*'`` to the index
+    ``WHERE x GLOB 'ab*'``. Quotes doubled: nothing else is special in an SQL
+    string. A NUL (which would end the SQL text) stays a parameter."""
+    if "\0" in glob:
+        return Value(glob, converter=False)
+    return SQL("'%s'" % glob.replace("'", "''"))
+
+
+def _sqlite_like(expr):
+    lhs, pattern, escape = _like_operands(expr)
+    fold = expr.op == OP.ILIKE
+    if isinstance(escape, str) and isinstance(pattern, str):
+        if fold:
+            # as PostgreSQL: ESCAPE applied first, then the pattern lowered
+            lhs = fn.store_lower(lhs)
+            pattern, escape = _pg_like_escape(pattern, escape).lower(), _ESCAPE
+        return Expression(lhs, "GLOB", _glob_literal(like_to_glob(pattern, escape)),
+                          flat=expr.flat)
+    pattern, escape = (node if isinstance(node, Node) else Value(node, converter=False)
+                       for node in (pattern, escape))
+    return (fn.store_ilike if fold else fn.store_like)(lhs, pattern, escape)
 
 
 _UNIQUE_COLS = re.compile(r"UNIQUE constraint failed: (.+)$")
@@ -176,7 +392,8 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         timeout = _number(url, "timeout", 10.0, float)
         # recursive_triggers: REPLACE's implicit delete fires DELETE triggers
         # (the append-only guard), as PostgreSQL's ON CONFLICT never deletes
-        pragmas = [("foreign_keys", 1), ("case_sensitive_like", 1), ("recursive_triggers", 1),
+        # (no case_sensitive_like: it makes LIKE non-deterministic; see _SqliteContext)
+        pragmas = [("foreign_keys", 1), ("recursive_triggers", 1),
                    ("busy_timeout", int(timeout * 1000))]
         if not url.is_memory:
             pragmas.append(("synchronous", "normal"))
@@ -187,6 +404,8 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         kwargs.setdefault("lock_type", "IMMEDIATE")
         super().__init__(path, pragmas=pragmas, timeout=timeout, **kwargs)
         self.register_function(_lower, "store_lower", 1, deterministic=True)
+        self.register_function(_like, "store_like", 3, deterministic=True)
+        self.register_function(_ilike, "store_ilike", 3, deterministic=True)
 
     def _set_pragmas(self, conn):
         if not self.url.is_memory:
@@ -378,8 +597,24 @@ _PG_KINDS = {"23514": "check", "23505": "unique", "23503": "foreign_key",
              "23502": "not_null"}
 
 
+class _PostgresContext(Context):
+    """PostgreSQL runs LIKE/ILIKE itself; a pattern known at render time that
+    ends with its escape character is refused before the database is
+    touched (``ValidationError``), the same way as on SQLite."""
+    __slots__ = ()
+
+    def as_new(self):
+        return type(self)(**self.state.settings)
+
+    def sql(self, obj):
+        if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
+            _like_operands(obj)
+        return super().sql(obj)
+
+
 class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
     features = POSTGRES_FEATURES
+    context_class = _PostgresContext
     field_types = {**peewee.PostgresqlDatabase.field_types,
                    "EXACT_DECIMAL": "NUMERIC", "TIMESTAMPTZ": "TIMESTAMPTZ"}
 

@@ -2,6 +2,8 @@
 case-insensitive, Unicode included, with the same rows on both backends."""
 from __future__ import annotations
 
+import sqlite3
+
 import peewee
 import pytest
 
@@ -157,3 +159,298 @@ def test_same_rows_on_both_backends(sqlite_url, pg_url):
             results[db.features.name] = out
     assert results["sqlite"] == results["postgresql"]
     assert any(results["sqlite"])           # not trivially empty
+
+
+# --- LIKE in schema objects and against other clients (issue 11) -----------------
+#
+# store used to turn on PRAGMA case_sensitive_like, which makes SQLite's LIKE
+# non-deterministic: SQLite refused LIKE in partial indexes and index
+# expressions, a file that already had one got index entries other clients
+# disagreed with, and a schema change by another connection made the store
+# connection fail with "malformed database schema". LIKE is now rendered as
+# GLOB (a known pattern) or store_like (a pattern that is SQL) on SQLite.
+
+class Sku(store.Model):
+    code = store.CharField(max_length=40)
+    n = store.IntegerField(default=0)
+
+    class Meta:
+        table_name = "like_sku"
+
+
+Sku.add_index(Sku.index(Sku.code, name="ix_like_sku_tmp", where=Sku.code.like("TMP-%")))
+Sku.add_index(Sku.index(Sku.n, name="ix_like_sku_ab", where=Sku.code.startswith("ab")))
+
+
+class SkuExpr(store.Model):
+    code = store.CharField(max_length=40)
+
+    class Meta:
+        table_name = "like_sku_expr"
+
+
+# NodeList(parens=True): peewee writes a lone expression in an index as
+# ("code" LIKE ...), which PostgreSQL refuses; (("code" LIKE ...)) works on both
+SkuExpr.add_index(SkuExpr.index(peewee.NodeList((SkuExpr.code.like("TMP-%"),), parens=True),
+                                name="ix_like_sku_expr_tmp"))
+SkuExpr.add_index(SkuExpr.index(peewee.NodeList((SkuExpr.code.contains("ab"),), parens=True),
+                                name="ix_like_sku_expr_ab"))
+
+
+class Plain(store.Model):
+    """A table store creates without any LIKE; another client adds one."""
+    code = store.CharField(max_length=40)
+
+    class Meta:
+        table_name = "like_plain"
+
+
+CODES = ["TMP-1", "tmp-2", "TMP_3", "TMPX4", "abc", "ABD", "Ab*", "xab", "a[b]"]
+
+
+@pytest.fixture
+def plain(db, backend_url):
+    """``(connection, run)``: a second, plain DB-API connection to the same
+    database (sqlite3 / psycopg), and ``run(sql, *params)`` with ``?``
+    placeholders that commits. On SQLite it has ``store_lower`` (Python's
+    ``str.lower``), as any client writing a table indexed with ILIKE needs."""
+    if db.features.name == "sqlite":
+        conn = sqlite3.connect(db.database)
+        conn.create_function("store_lower", 1, store.database._lower, deterministic=True)
+        mark = "?"
+    else:
+        import psycopg
+        conn = psycopg.connect(backend_url)
+        mark = "%s"
+
+    def run(sql, *params):
+        cursor = conn.cursor()
+        if params:
+            cursor.execute(sql.replace("?", mark), params)
+        else:                                     # psycopg: % is then itself
+            cursor.execute(sql)
+        rows = cursor.fetchall() if cursor.description else None
+        conn.commit()
+        return rows
+    yield conn, run
+    conn.close()
+
+
+def texts_of(query):
+    return sorted(row.code for row in query)
+
+
+def integrity_ok(db):
+    if db.features.name == "sqlite":
+        assert db.execute_sql("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def plan(db, query):
+    sql, params = query.sql()
+    if db.features.name == "sqlite":
+        rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        return " ".join(str(r[-1]) for r in rows)
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")
+        rows = db.execute_sql("EXPLAIN " + sql, params).fetchall()
+    return " ".join(r[0] for r in rows)
+
+
+def test_partial_indexes_with_like_and_startswith(db, tables, plain):
+    tables(Sku)                                      # CREATE INDEX ... WHERE LIKE
+    _conn, run = plain
+    Sku.insert_many([{"code": c, "n": i} for i, c in enumerate(CODES)]).execute()
+    run("INSERT INTO like_sku (code, n) VALUES (?, ?), (?, ?), (?, ?)",
+        "TMP-5", 50, "tmp-6", 60, "abz", 70)
+    Sku.update(code="TMP-7").where(Sku.code == "TMPX4").execute()       # enters
+    Sku.update(code="abq").where(Sku.code == "ABD").execute()           # enters
+    run("UPDATE like_sku SET code = ? WHERE code = ?", "zz", "TMP-1")   # leaves
+    run("UPDATE like_sku SET code = ? WHERE code = ?", "ABY", "xab")    # enters
+    Sku.delete().where(Sku.code == "abc").execute()
+    integrity_ok(db)
+
+    tmp = Sku.select(Sku.code).where(Sku.code.like("TMP-%"))
+    assert texts_of(tmp) == ["TMP-5", "TMP-7"]
+    assert "ix_like_sku_tmp" in plan(db, tmp)
+    ab = Sku.select(Sku.n).where(Sku.code.startswith("ab"))
+    assert sorted(s.n for s in ab) == [5, 6, 7, 70]     # abq, Ab*, ABY, abz
+    assert "ix_like_sku_ab" in plan(db, ab)
+    # the other client reads the same rows through the same indexes
+    assert sorted(r[0] for r in run("SELECT code FROM like_sku WHERE code GLOB 'TMP-*'"
+                                    if db.features.name == "sqlite" else
+                                    "SELECT code FROM like_sku WHERE code LIKE 'TMP-%'")) \
+        == ["TMP-5", "TMP-7"]
+
+
+def test_expression_indexes_with_like_and_contains(db, tables, plain):
+    tables(SkuExpr)                                  # CREATE INDEX ... ((code LIKE ...))
+    _conn, run = plain
+    SkuExpr.insert_many([{"code": c} for c in CODES]).execute()
+    run("INSERT INTO like_sku_expr (code) VALUES (?), (?)", "TMP-8", "xAB")
+    SkuExpr.update(code="TMP-9").where(SkuExpr.code == "TMP_3").execute()
+    run("UPDATE like_sku_expr SET code = ? WHERE code = ?", "TMPY", "TMP-1")
+    integrity_ok(db)
+    assert texts_of(SkuExpr.select().where(SkuExpr.code.like("TMP-%"))) == \
+        ["TMP-8", "TMP-9"]
+    assert texts_of(SkuExpr.select().where(SkuExpr.code.contains("ab"))) == \
+        ["ABD", "Ab*", "abc", "xAB", "xab"]
+
+
+def test_like_index_made_by_another_client(db, tables, plain):
+    """A file that already has a LIKE index (another tool, an older store):
+    rows written through store keep the index whole, and a schema change by
+    the other client does not break the store connection."""
+    tables(Plain)
+    _conn, run = plain
+    run("CREATE INDEX ix_like_plain_tmp ON like_plain (code) WHERE code LIKE 'TMP-%'")
+    db.close()
+    db.connect()                                     # a connection that sees the index
+    Plain.insert_many([{"code": c} for c in CODES]).execute()
+    run("INSERT INTO like_plain (code) VALUES (?)", "tmp-10")
+    Plain.update(code="tmp-11").where(Plain.code == "TMPX4").execute()
+    integrity_ok(db)
+
+    run("CREATE TABLE like_other (x INTEGER)")        # the schema changes
+    assert texts_of(Plain.select().where(Plain.code.like("TMP-%"))) == ["TMP-1"]
+    Plain.create(code="TMP-12")
+    assert Plain.select().where(Plain.code.ilike("tmp-%")).count() == 5
+    integrity_ok(db)
+
+
+def test_schema_change_by_another_connection(db, tables, plain):
+    """The store connection has read the schema; another client adds a LIKE
+    index and a table: store re-reads the schema and carries on."""
+    tables(Plain)
+    _conn, run = plain
+    Plain.create(code="TMP-1")
+    run("CREATE INDEX ix_like_plain_tmp ON like_plain (code) WHERE code LIKE 'TMP-%'")
+    run("CREATE TABLE like_other (x INTEGER)")
+    run("INSERT INTO like_other (x) VALUES (?)", 1)
+    Plain.create(code="TMP-2")                     # no "malformed database schema"
+    assert texts_of(Plain.select().where(Plain.code.like("TMP-%"))) == ["TMP-1", "TMP-2"]
+    assert db.execute_sql("SELECT count(*) FROM like_other").fetchone()[0] == 1
+    integrity_ok(db)
+
+
+# --- edge patterns: the same rows on both backends ---------------------------------
+
+EDGE_TEXTS = ["a*b", "a?b", "a[b]", "[x]", "axb", "a_b", "a%b", "a\\b", "a\\",
+              "100%", "x", "", "ab", "aXb", "A*B"]
+
+EDGE_LIKE = [
+    ("%", EDGE_TEXTS),
+    ("_", ["x"]),
+    ("a*b", ["a*b"]),                    # GLOB metacharacters are plain text
+    ("a?b", ["a?b"]),
+    ("a[b]", ["a[b]"]),
+    ("[%", ["[x]"]),
+    ("%]", ["[x]", "a[b]"]),
+    ("a[_]", ["a[b]"]),                 # [ and ] are plain text too
+    ("%*%", ["A*B", "a*b"]),
+    ("%?%", ["a?b"]),
+    ("a_b", ["a%b", "a*b", "a?b", "a\\b", "aXb", "a_b", "axb"]),
+    ("a\\_b", ["a_b"]),
+    ("a\\%b", ["a%b"]),
+    ("%\\%", ["100%"]),
+    ("a\\\\b", ["a\\b"]),
+    ("a\\\\", ["a\\"]),
+    ("%\\\\%", ["a\\", "a\\b"]),
+    ("a\\xb", ["axb"]),                  # \x is x
+    ("a\\*b", ["a*b"]),
+    ("", [""]),
+]
+
+
+@pytest.fixture
+def edge(db, tables):
+    tables(Word)
+    Word.insert_many([{"text": w} for w in EDGE_TEXTS]).execute()
+    return db
+
+
+@pytest.mark.parametrize("pattern, expected", EDGE_LIKE)
+def test_edge_patterns(edge, pattern, expected):
+    assert where(Word.text.like(pattern)) == sorted(expected)
+    folded = {e.lower() for e in expected}
+    assert where(Word.text.ilike(pattern)) == sorted(
+        w for w in EDGE_TEXTS if w.lower() in folded)   # every match has its lower twin
+
+
+@pytest.mark.parametrize("method", ["contains", "startswith", "endswith"])
+@pytest.mark.parametrize("arg", ["*", "?", "[", "]", "%", "_", "\\", "a\\", "[x", "*B"])
+def test_edge_contains(edge, method, arg):
+    test = {"contains": lambda w: arg.lower() in w.lower(),
+            "startswith": lambda w: w.lower().startswith(arg.lower()),
+            "endswith": lambda w: w.lower().endswith(arg.lower())}[method]
+    assert where(getattr(Word.text, method)(arg)) == sorted(filter(test, EDGE_TEXTS))
+
+
+@pytest.mark.parametrize("pattern, escape, expected", [
+    ("a!_b", "!", ["a_b"]),
+    ("a!%b", "!", ["a%b"]),
+    ("a!!%", "!", []),
+    ("%!*%", "!", ["A*B", "a*b"]),
+    ("a\\_b", "!", []),                 # \ is plain text: a, \, any one char, b
+    ("a\\%", "!", ["a\\", "a\\b"]),
+    ("a\\%", "", ["a\\", "a\\b"]),      # ESCAPE '': no escape character
+    ("a_b", "", ["a%b", "a*b", "a?b", "a\\b", "aXb", "a_b", "axb"]),
+    ("%a%", "a", ["100%"]),              # a letter as the escape: a% is a literal %
+])
+def test_explicit_escape_clause(edge, pattern, escape, expected):
+    clause = peewee.NodeList((peewee.Value(pattern, converter=False), peewee.SQL("ESCAPE"),
+                              peewee.Value(escape, converter=False)))
+    assert where(Word.text.like(clause)) == sorted(expected)
+
+
+@pytest.mark.parametrize("pattern", ["a\\", "\\", "%\\", "a\\\\\\"])
+def test_trailing_escape_refused_before_the_database(edge, pattern):
+    for make in (Word.text.like, Word.text.ilike, lambda p: Word.text % p):
+        with edge.atomic():              # a failed statement would abort it on PostgreSQL
+            with pytest.raises(store.ValidationError) as info:
+                where(make(pattern))
+            assert info.value.field == "word.text"
+            assert "ends with the escape character" in info.value.reason
+            assert repr(pattern) in str(info.value)
+            assert Word.select().count() == len(EDGE_TEXTS)  # the transaction is fine
+    clause = peewee.NodeList((peewee.Value("a!", converter=False), peewee.SQL("ESCAPE"),
+                              peewee.Value("!", converter=False)))
+    with pytest.raises(store.ValidationError):
+        where(Word.text.like(clause))
+
+
+class Pattern(store.Model):
+    text = store.CharField(max_length=20)
+    pattern = store.CharField(max_length=20)
+
+    class Meta:
+        table_name = "like_pattern"
+
+
+def test_pattern_from_a_column(db, tables):
+    """A pattern that is SQL (here a column) has the same meaning."""
+    tables(Pattern)
+    pairs = [("a*b", "a*b"), ("axb", "a*b"), ("a?b", "a?b"), ("axb", "a?b"), ("a[b]", "a[b]"),
+             ("ab", "a[b]"), ("a_b", "a\\_b"), ("axb", "a\\_b"), ("ABC", "a%"),
+             ("abc", "a%"), ("a\\b", "a\\\\b"), ("a%", "a\\%"), ("aé", "a_"), ("AÉ", "a_")]
+    Pattern.insert_many([{"text": t, "pattern": p} for t, p in pairs]).execute()
+    like = Pattern.select().where(Pattern.text.like(Pattern.pattern))
+    assert sorted((r.text, r.pattern) for r in like) == sorted([
+        ("a*b", "a*b"), ("a?b", "a?b"), ("a[b]", "a[b]"), ("a_b", "a\\_b"),
+        ("abc", "a%"), ("a\\b", "a\\\\b"), ("a%", "a\\%"), ("aé", "a_")])
+    ilike = Pattern.select().where(Pattern.text.ilike(Pattern.pattern))
+    assert sorted((r.text, r.pattern) for r in ilike) == sorted([
+        ("a*b", "a*b"), ("a?b", "a?b"), ("a[b]", "a[b]"), ("a_b", "a\\_b"),
+        ("abc", "a%"), ("ABC", "a%"), ("a\\b", "a\\\\b"), ("a%", "a\\%"),
+        ("aé", "a_"), ("AÉ", "a_")])
+
+    # A pattern from the table that ends with the escape cannot be refused
+    # beforehand: as on PostgreSQL, it fails when a match reaches the escape.
+    Pattern.delete().execute()
+    Pattern.insert_many([{"text": "x", "pattern": "x\\"},      # the text ends first
+                         {"text": "y", "pattern": "x\\"}]).execute()  # x != y first
+    assert Pattern.select().where(Pattern.text.like(Pattern.pattern)).count() == 0
+    Pattern.create(text="xz", pattern="x\\")                 # reaches the escape
+    for make in (Pattern.text.like, Pattern.text.ilike):
+        with pytest.raises((peewee.DatabaseError, sqlite3.DatabaseError)):
+            with db.atomic():
+                list(Pattern.select().where(make(Pattern.pattern)))
