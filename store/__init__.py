@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import (AppendOnlyViolation, CheckViolation, ConfigError, ConstraintViolation,
                      ForeignKeyViolation, MigrationError, NotNullViolation,
-                     StoreError, UniqueViolation, ValidationError)
+                     StoreError, TransactionLost, UniqueViolation, ValidationError)
 from .fields import (AutoField, BigAutoField, BigIntegerField, BooleanField,
                      CharField, CompositeKey, DateField, DateTimeTZField,
                      DecimalField, DoubleField, EnumField, FloatField,
@@ -47,7 +47,7 @@ __all__ = [
     "SmallIntegerField", "TextField", "UUIDField", "NOW", "utcnow",
     "StoreError", "ConfigError", "ValidationError", "MigrationError",
     "ConstraintViolation", "CheckViolation", "UniqueViolation",
-    "ForeignKeyViolation", "NotNullViolation", "AppendOnlyViolation",
+    "ForeignKeyViolation", "NotNullViolation", "AppendOnlyViolation", "TransactionLost",
 ]
 
 #: Where the migrations of the apps shipped with store live in a source

@@ -114,6 +114,12 @@ class StoreDatabaseMixin:
             self._mask_exception(exc)
             raise
 
+    def transaction_lost(self) -> bool:
+        """Whether the backend ended an open transaction on its own after an
+        error (see ``SqliteStore``); PostgreSQL keeps it, aborted, until the
+        rollback."""
+        return False
+
     def _mask_exception(self, exc):
         if self.url.password and exc.args:
             exc.args = tuple(mask_password(a, self.url) if isinstance(a, str) else a
@@ -406,6 +412,45 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         self.register_function(_lower, "store_lower", 1, deterministic=True)
         self.register_function(_like, "store_like", 3, deterministic=True)
         self.register_function(_ilike, "store_ilike", 3, deterministic=True)
+
+    # A transaction SQLite rolled back itself -----------------------------
+    # On SQLITE_FULL or an I/O error SQLite may roll the whole transaction
+    # back (measured: a disk-full INSERT inside BEGIN leaves the connection
+    # outside any transaction). peewee still counts the db.atomic() blocks as
+    # open, so the block's next statement would autocommit, and its next
+    # savepoint would start a transaction that RELEASE commits: a failed
+    # load kept rows. store refuses every statement of such a block instead.
+    def _transaction_lost(self) -> bool:
+        conn = self._state.conn
+        return (conn is not None and not conn.in_transaction
+                and not any(isinstance(t, peewee._manual) for t in self._state.transactions))
+
+    def execute_sql(self, sql, params=None):
+        if self._state.transactions and self._transaction_lost():
+            if sql.startswith("ROLLBACK TO SAVEPOINT"):
+                return None                  # nothing left to roll back to
+            cause = getattr(self._state, "store_lost_cause", None) or "an error"
+            raise errors.TransactionLost(
+                f"SQLite rolled the whole transaction back after {cause}; nothing of it "
+                f"was kept and this block runs no more statements (leave the "
+                f"db.atomic() block and start again)")
+        try:
+            return super().execute_sql(sql, params)
+        except peewee.PeeweeException as exc:
+            if self._state.transactions and self._transaction_lost():
+                self._state.store_lost_cause = f"{type(exc).__name__}: {exc}"
+            raise
+
+    def transaction_lost(self) -> bool:
+        """Whether SQLite ended the open ``db.atomic()`` block's transaction itself."""
+        return bool(self._state.transactions) and self._transaction_lost()
+
+    def rollback(self):
+        self._state.store_lost_cause = None
+        conn = self._state.conn
+        if conn is not None and not conn.in_transaction:
+            return                           # SQLite rolled back already
+        super().rollback()
 
     def _set_pragmas(self, conn):
         if not self.url.is_memory:

@@ -89,6 +89,13 @@ class AppendOnlyViolation(ConstraintViolation):
                          table=table, constraint=constraint)
 
 
+class TransactionLost(StoreError, peewee.OperationalError):
+    """SQLite ended the transaction on its own after an error (disk full, an
+    I/O error): nothing of it was kept, and store refuses to run further
+    statements of the block, which would otherwise each commit on their own.
+    Leave the ``db.atomic()`` block; a new one starts afresh."""
+
+
 class MigrationError(StoreError):
     """A migration failed; names the app and the migration."""
 

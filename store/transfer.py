@@ -710,6 +710,8 @@ class _TableWriter:
                     model.insert_many(rows[start:start + table.chunk],
                                       fields=table.fields).execute()
         except (StoreError, peewee.DatabaseError) as exc:
+            if db.transaction_lost():       # e.g. disk full: no row-by-row search
+                raise TransferError(f"{table.label}: {exc}", table=table.label) from exc
             for i, row in enumerate(rows):
                 try:
                     with db.atomic():

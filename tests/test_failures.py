@@ -1,0 +1,146 @@
+"""A load or copy that fails part-way leaves the target exactly as it was,
+also when the database itself ends the transaction (SQLite on a full disk:
+it rolls the whole transaction back, and every statement store ran after
+that used to commit on its own)."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import peewee
+import psycopg
+import pytest
+
+import store
+from store import migrate as runner
+from store.migrate import load_app
+from store.transfer import TransferError, dump_database, load_database
+
+ROWS = 3000
+
+
+@pytest.fixture
+def fresh_url(db, tmp_path, pg_database):
+    """A second, empty database on ``db``'s backend."""
+    if db.features.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{pg_database}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _brands(db):
+    return db.execute_sql("SELECT brand, base_price FROM brand_groups ORDER BY brand").fetchall()
+
+
+def _fail_part_way(target):
+    """Make the target refuse the load after some thousand rows: SQLite runs
+    out of pages (SQLITE_FULL rolls its transaction back); PostgreSQL gets a
+    trigger that raises on a late row (its transaction is aborted, not ended)."""
+    if not target.features.native_decimal:
+        (pages,) = target.execute_sql("PRAGMA page_count").fetchone()
+        target.execute_sql(f"PRAGMA max_page_count = {pages + 12}")
+        return
+    target.execute_sql(
+        "CREATE FUNCTION fail_late() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.brand = 'b2900' THEN RAISE EXCEPTION 'no space left (simulated)'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql")
+    target.execute_sql("CREATE TRIGGER fail_late BEFORE INSERT ON brand_groups "
+                       "FOR EACH ROW EXECUTE FUNCTION fail_late()")
+
+
+@pytest.mark.parametrize("truncate", [False, True])
+def test_failed_load_leaves_the_target_as_it_was(db, fresh_url, tmp_path, truncate):
+    app = load_app("pricing")
+    runner.migrate(db, [app])
+    db.bind_models(app.models)
+    from store.apps.pricing.models import BrandGroup
+    with db.atomic():
+        BrandGroup.insert_many([{"brand": f"b{i}", "group_name": "g" * 50,
+                                 "base_price": Decimal("5.00") + i % 400}
+                                for i in range(ROWS)]).execute()
+    dump_database(db, [app], tmp_path / "dump")
+    target = store.connect(fresh_url)
+    try:
+        runner.migrate(target, [app])
+        target.bind_models(app.models)
+        if truncate:                         # old rows that a failed --truncate must keep
+            BrandGroup.create(brand="old", group_name="kept", base_price=Decimal("9.99"))
+        before = _brands(target)
+        _fail_part_way(target)
+        with pytest.raises(TransferError) as info:
+            load_database(target, [app], tmp_path / "dump", truncate=truncate, batch_size=500)
+        assert "full" in str(info.value) or "no space" in str(info.value)
+        if not target.features.native_decimal:
+            target.execute_sql("PRAGMA max_page_count = 1073741823")
+        assert _brands(target) == before     # nothing of the load, old rows all there
+        with target.atomic():                # and the connection is usable
+            assert target.execute_sql("SELECT count(*) FROM brand_groups").fetchone()[0] \
+                == len(before)
+    finally:
+        target.close()
+
+
+def test_statements_after_sqlite_ended_the_transaction_are_refused(db, tmp_path):
+    """The mechanism itself: after SQLite rolled a transaction back on its own,
+    the rest of the db.atomic() block runs nothing (on PostgreSQL an error
+    aborts the transaction and every later statement fails the same way)."""
+    class Blob(store.Model):
+        text = store.TextField()
+
+        class Meta:
+            database = db
+            table_name = "blob_full"
+
+    db.create_tables([Blob])
+    Blob.create(text="before")
+    if db.features.native_decimal:
+        with pytest.raises(peewee.DatabaseError):
+            with db.atomic():
+                Blob.create(text="inside")
+                db.execute_sql("SELECT 1/0")
+    else:
+        (pages,) = db.execute_sql("PRAGMA page_count").fetchone()
+        db.execute_sql(f"PRAGMA max_page_count = {pages + 4}")
+        with pytest.raises(store.TransactionLost, match="database or disk is full"):
+            with db.atomic():
+                try:
+                    for _ in range(1000):
+                        Blob.create(text="x" * 2000)
+                except store.StoreError:
+                    raise
+                except Exception:
+                    assert db.transaction_lost()
+                    Blob.create(text="after the error")      # refused, not autocommitted
+        db.execute_sql("PRAGMA max_page_count = 1073741823")
+    assert [b.text for b in Blob.select()] == ["before"]
+    with db.atomic():
+        Blob.create(text="next block")
+    assert Blob.select().count() == 2
+
+
+
+def test_failed_migrate_names_its_cause_and_leaves_nothing(db):
+    """SQLite out of space mid-migration (it ends the transaction itself: the
+    message used to be 'cannot rollback - no transaction is active');
+    PostgreSQL refusing a statement. Both: the cause named, nothing left."""
+    app = load_app("forecast")
+    before = set(db.get_tables())
+    if db.features.native_decimal:
+        db.execute_sql('CREATE TABLE "workflow_logs" (x int)')    # the migration's own name
+        before.add("workflow_logs")
+        cause = "already exists"
+    else:
+        (pages,) = db.execute_sql("PRAGMA page_count").fetchone()
+        db.execute_sql(f"PRAGMA max_page_count = {pages + 6}")
+        cause = "database or disk is full"
+    with pytest.raises(store.MigrationError, match=cause):
+        runner.migrate(db, [app])
+    if not db.features.native_decimal:
+        db.execute_sql("PRAGMA max_page_count = 1073741823")
+    assert set(db.get_tables()) - {"forecast_migrate_history"} == before
+    assert db.execute_sql("SELECT count(*) FROM forecast_migrate_history").fetchone() == (0,)
