@@ -149,8 +149,21 @@ def _error(message: str, raw: str | None) -> ConfigError:
     return ConfigError(message)
 
 
+def _plain(value, part: str, raw: str):
+    """``value`` (decoded from the URL) if it holds no control character.
+    libpq ends a string at NUL: ``pw%00x@host/appdb`` would reach another
+    database than the one the URL names, so store refuses, naming the part."""
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(f"database URL {_masked_raw(raw)!r}: the {part} holds a control "
+                          f"character (such as %00); it cannot be passed on safely")
+    return value
+
+
 def _query(raw_query: str, allowed: set, raw: str) -> tuple:
     pairs = parse_qsl(raw_query, keep_blank_values=True)
+    for key, value in pairs:
+        _plain(key, "option name", raw)
+        _plain(value, f"option {key}", raw)
     for key, _ in pairs:
         if key not in allowed:
             raise ConfigError(
@@ -169,7 +182,7 @@ def _parse_sqlite(raw: str) -> DatabaseURL:
         raise _error(f"malformed SQLite URL {_masked_raw(raw)!r} (a host is not allowed; "
                      "use three slashes for a relative path, four for an "
                      "absolute one)", raw)
-    path = unquote(path[1:])
+    path = _plain(unquote(path[1:]), "path", raw)
     return DatabaseURL("sqlite", path, options=options)
 
 
@@ -180,12 +193,13 @@ def _parse_postgres(raw: str) -> DatabaseURL:
     except ValueError as exc:
         detail = "bad port" if "port" in str(exc).lower() else "bad host"
         raise _error(f"malformed PostgreSQL URL {_masked_raw(raw)!r} ({detail})", raw) from None
-    database = unquote(parts.path.lstrip("/"))
+    _plain(unquote(parts.hostname or ""), "host", raw)
+    database = _plain(unquote(parts.path.lstrip("/")), "database name", raw)
     if not database:
         raise _error(f"PostgreSQL URL {_masked_raw(raw)!r} names no database", raw)
     options = _query(parts.query, LIBPQ_OPTIONS | STORE_PG_OPTIONS, raw)
     return DatabaseURL(
         "postgresql", database,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
+        user=_plain(unquote(parts.username), "user", raw) if parts.username else None,
+        password=_plain(unquote(parts.password), "password", raw) if parts.password else None,
         host=parts.hostname, port=port, options=options)

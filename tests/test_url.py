@@ -307,3 +307,20 @@ def test_short_password_does_not_garble_message():
     assert "postgresql://u:***@h/" in message
     assert "PostgreSQL URL" in message and "postgresql://USER" in message
     assert ":p@" not in message
+
+
+@pytest.mark.parametrize("raw, part", [
+    ("postgresql://postgres:pw%00x@127.0.0.1/appdb", "password"),   # libpq stops at NUL
+    ("postgresql://us%00er@127.0.0.1/appdb", "user"),
+    ("postgresql://u@127.0.0.1/app%00db", "database name"),
+    ("postgresql://u@127.0.0.1%00/appdb", "host"),
+    ("postgresql://u@127.0.0.1/appdb?application_name=a%0Ab", "option application_name"),
+    ("sqlite:///store%00.db", "path"),
+    ("sqlite:///store.db?timeout=1%00", "option timeout"),
+])
+def test_control_characters_are_refused(raw, part):
+    """A NUL in the password sent `migrate` to another database (libpq ends
+    the string there): refused, naming the part, never echoing the password."""
+    with pytest.raises(store.ConfigError, match=f"the {part} holds a control character") as info:
+        parse_url(raw)
+    assert "pw" not in str(info.value)
