@@ -315,7 +315,7 @@ class Model(peewee.Model, metaclass=StoreModelBase):
         data = cls._normalize_data(__data, insert)
         if isinstance(data, dict):
             cls._validate_values(data)
-        return peewee.ModelInsert(cls, data)
+        return _ModelInsert(cls, data)
 
     @classmethod
     def insert_many(cls, rows, fields=None):
@@ -332,7 +332,7 @@ class Model(peewee.Model, metaclass=StoreModelBase):
                 cls._validate_values(row)
             else:
                 cls._validate_values(dict(zip(resolved, row)))
-        return super().insert_many(rows, fields)
+        return _ModelInsert(cls, insert=rows, columns=fields)
 
     @classmethod
     def update(cls, __data=None, **update):
@@ -400,3 +400,15 @@ class TimestampedModel(Model):
 
     class Meta:
         abstract = True
+
+
+class _ModelInsert(peewee.ModelInsert):
+    """peewee's INSERT, whose ``on_conflict(update={...})`` values are
+    validated like the inserted ones (SQLite stored 2**40 into an
+    IntegerField through an upsert; PostgreSQL raised)."""
+
+    def on_conflict(self, *args, **kwargs):
+        update = kwargs.get("update", args[1] if len(args) > 1 else None)
+        if isinstance(update, dict):
+            self.model._validate_values(update)
+        return super().on_conflict(*args, **kwargs)

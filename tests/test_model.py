@@ -715,3 +715,34 @@ def test_percent_in_check_and_raw_sql(db):
     assert db.execute_sql("SELECT count(*) FROM contact_pct WHERE email LIKE '%@%'"
                           ).fetchone()[0] == 1
     assert db.execute_sql("SELECT 7 % 3").fetchone()[0] == 1
+
+
+# --- upserts validate their update values like inserts (issue 17) -----------------
+
+class Counter(store.Model):
+    name = store.CharField(max_length=10, unique=True)
+    hits = store.IntegerField(default=0)
+    small = store.SmallIntegerField(default=0)
+    note = store.TextField(null=True)
+
+
+@pytest.mark.parametrize("update, column", [
+    ({"hits": 2 ** 40}, "counter.hits"),
+    ({Counter.small: 70000}, "counter.small"),
+    ({"note": "nul\x00here"}, "counter.note"),
+])
+def test_on_conflict_update_values_are_validated(db, tables, update, column):
+    tables(Counter)
+    Counter.create(name="a", hits=1)
+    with pytest.raises(store.ValidationError) as info:
+        (Counter.insert(name="a", hits=1)
+         .on_conflict(conflict_target=[Counter.name], update=update).execute())
+    assert info.value.field == column
+    assert [(c.name, c.hits, c.small, c.note) for c in Counter.select()] == [("a", 1, 0, None)]
+    # a valid upsert, and SQL expressions in update, still work
+    (Counter.insert(name="a", hits=1)
+     .on_conflict(conflict_target=[Counter.name], update={Counter.hits: Counter.hits + 1})
+     .execute())
+    (Counter.insert_many([{"name": "a"}])
+     .on_conflict(conflict_target=[Counter.name], update={"small": 5}).execute())
+    assert [(c.hits, c.small) for c in Counter.select()] == [(2, 5)]
