@@ -144,3 +144,25 @@ def test_failed_migrate_names_its_cause_and_leaves_nothing(db):
         db.execute_sql("PRAGMA max_page_count = 1073741823")
     assert set(db.get_tables()) - {"forecast_migrate_history"} == before
     assert db.execute_sql("SELECT count(*) FROM forecast_migrate_history").fetchone() == (0,)
+
+
+def test_rerun_after_a_kill_that_left_the_target_migrated_but_empty(db, fresh_url, tmp_path):
+    """What kill -9 during a copy into an empty target may leave (its
+    migrations committed, the copy's transaction not): the same copy run again
+    completes, on both backends."""
+    from store.transfer import copy_database
+    app = load_app("pricing")
+    runner.migrate(db, [app])
+    db.bind_models(app.models)
+    from store.apps.pricing.models import BrandGroup
+    BrandGroup.create(brand="Levi's", group_name="jeans", base_price=Decimal("45.00"))
+    target = store.connect(fresh_url)
+    try:
+        runner.migrate(target, [app])          # the state a killed copy leaves
+        assert target.execute_sql("SELECT count(*) FROM brand_groups").fetchone() == (0,)
+        report = copy_database(db, target, [app])
+        assert report.rows == 1
+        assert _brands(target) == [("Levi's", Decimal("45.00") if target.features.native_decimal
+                                    else 45)]
+    finally:
+        target.close()
