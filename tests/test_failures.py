@@ -166,3 +166,83 @@ def test_rerun_after_a_kill_that_left_the_target_migrated_but_empty(db, fresh_ur
                                     else 45)]
     finally:
         target.close()
+
+
+# --- copy's guarantees, each defended by a test that fails without its code ---------
+
+def _pricing_with_rows(db):
+    app = load_app("pricing")
+    runner.migrate(db, [app])
+    db.bind_models(app.models)
+    from store.apps.pricing.models import BrandGroup, ProductModel
+    BrandGroup.create(brand="Levi's", group_name="jeans", base_price=Decimal("45.00"))
+    ProductModel.create(brand="Levi's", group_name="jeans", model="501")
+    return app
+
+
+class _WriteDuringCopy:
+    """A progress sink that, once the first table is under way, writes a
+    row into the source through another connection."""
+
+    def __init__(self, url):
+        self.url, self.done = url, False
+
+    def start(self, label, total=None):
+        pass
+
+    def advance(self, n=1):
+        if not self.done:
+            self.done = True
+            other = store.connect(self.url)
+            try:
+                other.execute_sql("INSERT INTO models (brand, group_name, model, coefficient) "
+                                  "VALUES ('Levi''s', 'jeans', 'late', 1.00)")
+            finally:
+                other.close()
+
+    def finish(self):
+        pass
+
+
+def test_copy_reads_one_snapshot_of_the_source(db, backend_url, fresh_url):
+    """A row written to the source while the copy runs is not copied: every
+    table is read in the snapshot the copy started with."""
+    from store.transfer import copy_database
+    app = _pricing_with_rows(db)
+    target = store.connect(fresh_url)
+    try:
+        sink = _WriteDuringCopy(backend_url)
+        copy_database(db, target, [app], progress=sink)
+        assert sink.done
+        assert db.execute_sql("SELECT count(*) FROM models").fetchone() == (2,)
+        assert target.execute_sql("SELECT model FROM models").fetchall() == [("501",)]
+    finally:
+        target.close()
+
+
+def test_copy_checks_the_target_is_empty_inside_its_transaction(db, fresh_url, monkeypatch):
+    """A row that reaches the target between the first emptiness check and the
+    copy's transaction is found inside it: refused, nothing written."""
+    from store import transfer
+    app = _pricing_with_rows(db)
+    target = store.connect(fresh_url)
+    runner.migrate(target, [app])
+    compare = transfer._compare
+
+    def compare_then_someone_writes(*args):
+        compare(*args)
+        other = store.connect(fresh_url)
+        try:
+            other.execute_sql("INSERT INTO brand_groups (brand, group_name, base_price) "
+                              "VALUES ('early', 'bird', 9.99)")
+        finally:
+            other.close()
+    monkeypatch.setattr(transfer, "_compare", compare_then_someone_writes)
+    try:
+        with pytest.raises(TransferError, match="target is not empty"):
+            transfer.copy_database(db, target, [app])
+        assert _brands(target) == [("early", Decimal("9.99") if target.features.native_decimal
+                                    else 9.99)]
+        assert target.execute_sql("SELECT count(*) FROM models").fetchone() == (0,)
+    finally:
+        target.close()
