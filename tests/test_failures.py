@@ -246,3 +246,57 @@ def test_copy_checks_the_target_is_empty_inside_its_transaction(db, fresh_url, m
         assert target.execute_sql("SELECT count(*) FROM models").fetchone() == (0,)
     finally:
         target.close()
+
+
+# --- a migration that would leave orphans is refused before commit ---------------------
+
+ORPHANS = '''
+def migrate(migrator, database, fake=False):
+    # SQLite runs migrations with foreign keys off (a rebuild needs it); this
+    # DELETE would leave the children pointing at nothing
+    migrator.sql('DELETE FROM "parent"')
+
+def rollback(migrator, database, fake=False):
+    pass
+'''
+
+
+def test_a_migration_leaving_orphans_is_rolled_back(db, tmp_path):
+    """SQLite: the runner's PRAGMA foreign_key_check before commit finds the
+    orphans (foreign keys are off while a migration runs); PostgreSQL refuses
+    the DELETE itself. Both: MigrationError, parent and children kept."""
+    from store.migrate import App, StoreRouter
+    folder = tmp_path / "migrations" / "shop"
+    folder.mkdir(parents=True)
+    (folder / "001_initial.py").write_text(INITIAL)
+    (folder / "002_orphans.py").write_text(ORPHANS)
+    router = StoreRouter(db, App("shop", [], folder))
+    router.run("001_initial")
+    db.execute_sql("INSERT INTO parent (id) VALUES (1)")
+    db.execute_sql("INSERT INTO child (parent_id) VALUES (1)")
+    with pytest.raises(store.MigrationError, match="(?i)foreign key"):
+        router.run()
+    assert db.execute_sql("SELECT count(*) FROM parent").fetchone() == (1,)
+    assert db.execute_sql("SELECT count(*) FROM child").fetchone() == (1,)
+    assert [s.state for s in router.status()] == ["applied", "pending"]
+
+
+INITIAL = '''
+import store
+
+def migrate(migrator, database, fake=False):
+    @migrator.create_model
+    class Parent(store.Model):
+        class Meta:
+            table_name = "parent"
+
+    @migrator.create_model
+    class Child(store.Model):
+        parent = store.ForeignKeyField(Parent)
+        class Meta:
+            table_name = "child"
+
+def rollback(migrator, database, fake=False):
+    migrator.remove_model("child")
+    migrator.remove_model("parent")
+'''
