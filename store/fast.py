@@ -19,9 +19,12 @@ by parity tests on both backends:
 
 * every value a caller gives is checked by the field's ``validate()`` and
   converted by its ``db_value()`` (a bad one raises the same
-  ``store.ValidationError`` naming ``table.column``); a missing one takes the
-  field's Python default (a callable is called per row) as peewee's insert
-  does, else NULL for a nullable field, else ``ValueError``;
+  ``store.ValidationError`` naming ``table.column``), for all rows of a
+  ``bulk_insert`` before its first statement or ``COPY`` is sent, so a
+  refused value leaves the table as it was and the connection usable, on
+  both backends, inside a caller's transaction or not; a missing one takes
+  the field's Python default (a callable is called per row) as peewee's
+  insert does, else NULL for a nullable field, else ``ValueError``;
 * the stored values: the same bytes as ``Model.insert_many`` /
   ``Model.update`` store, on SQLite and PostgreSQL, by ``executemany`` or
   ``COPY``;
@@ -34,19 +37,21 @@ by parity tests on both backends:
 
 How it stays fast without changing a result: for store's own field types a
 value of the plain expected Python type that is already valid is passed as it
-is (``"abc"`` to a ``TextField`` is what ``db_value`` would return), and
-anything else goes through ``validate()`` + ``db_value()``; JSON is encoded
-once (the ORM path encodes it twice: validate, then write). Two shortcuts are
-proved on the running database before they are used, else the plain path is
-taken: on SQLite, compact JSON text equals what the ORM path's
-``json(text)`` stores (so no ``json()`` call per row), and the aware
-timestamp text equals ``DateTimeTZField.db_value``.
+is (``"abc"`` to a ``TextField``, a float that is not NaN to a
+``FloatField``, a ``date`` to a ``DateField``: what ``db_value`` would
+return), and anything else goes through ``validate()`` + ``db_value()``;
+JSON is encoded once (the ORM path encodes it twice: validate, then
+write). Two shortcuts are proved on the running database before they are
+used, else the plain path is taken: on SQLite, compact JSON text equals what
+the ORM path's ``json(text)`` stores (so no ``json()`` call per row), and
+the aware timestamp text equals ``DateTimeTZField.db_value``.
 
 Differences from ``Model.insert_many``, on purpose: ``bulk_insert`` takes
 values, not SQL expressions (a ``peewee.Node`` value raises ``TypeError``);
 a row with a field the first row lacks raises ``ValueError`` (peewee ignores
 the value silently); the whole call is one transaction (a savepoint inside
-the caller's), so a refused row leaves nothing of the batch behind.
+the caller's), so a row the database refuses (a CHECK, UNIQUE, FOREIGN KEY
+or NOT NULL violation) leaves nothing of the call behind.
 """
 from __future__ import annotations
 
@@ -67,7 +72,8 @@ __all__ = ["bulk_insert", "get_by_pk", "update_by_pk", "fetch", "clear_cache",
 
 #: Rows from which ``bulk_insert`` uses COPY on PostgreSQL (``copy=None``).
 COPY_THRESHOLD = 1000
-#: Rows converted and sent per ``executemany`` / ``COPY`` (one savepoint each).
+#: Rows sent per ``executemany`` / ``COPY`` (one savepoint each); all rows
+#: are validated and converted before the first batch is sent.
 BATCH_SIZE = 10_000
 
 UTC = _dt.timezone.utc
@@ -306,6 +312,12 @@ def _pass_guard(field):
     if _is(field, F._IntegerMixin, "validate") and _is(field, peewee.IntegerField, "adapt", "db_value"):
         low, high = F._INT_RANGES[field.field_type]
         return "{v}.__class__ is int and %d <= {v} <= %d" % (low, high)
+    if (getattr(type(field), "validate", None) is F.FloatField.validate
+            and _is(field, peewee.FloatField, "adapt", "db_value")):
+        return "{v}.__class__ is float and {v} == {v}"        # not NaN
+    if (getattr(type(field), "validate", None) is getattr(F.DateField, "validate", _MISSING)
+            and _is(field, peewee.DateField, "adapt", "db_value")):
+        return "{v}.__class__ is DATE"
     if isinstance(field, F.StoreField) and not _is(field, F.StoreField, "validate"):
         return None
     return _plain_guard(field)
@@ -433,7 +445,7 @@ def _compile_rows(model, fields, keys, writers):
     unrolled statement per column, no per-value loop or dispatch."""
     n = len(fields)
     names = ", ".join(f"v{i}" for i in range(n))
-    ns = {"len": len, "slow": _slow_row(model, fields, keys, writers),
+    ns = {"len": len, "DATE": _dt.date, "slow": _slow_row(model, fields, keys, writers),
           "check": _key_checker(model, fields, keys)}
     lines = ["def convert(rows, append):", "    for row in rows:", "        try:"]
     for i, key in enumerate(keys):
@@ -470,8 +482,8 @@ class _InsertPlan:
         self.instance_names = [f.name for f in fields]
 
     def convert(self, rows, append=None):
-        """Parameter tuples of ``rows``, given to ``append`` one by one (so
-        a COPY sends each as it is made), or returned as a list."""
+        """Parameter tuples of ``rows`` (every value validated and
+        converted), given to ``append`` one by one or returned as a list."""
         if rows and isinstance(rows[0], peewee.Model):
             names = self.instance_names
             rows = [{n: r.__data__.get(n) for n in names} for r in rows]
@@ -504,7 +516,11 @@ def bulk_insert(model, rows, *, batch_size: int = BATCH_SIZE, copy: bool | None 
     """Insert ``rows`` (dicts keyed by field name, column name or Field, or
     model instances) into ``model``'s table; return how many.
 
-    All or nothing: one transaction (a savepoint inside the caller's). The
+    All or nothing: every value of every row is validated and converted
+    before anything is sent (a refused one raises ``store.ValidationError``
+    naming ``table.column``, the database untouched), then the rows go in
+    one transaction (a savepoint inside the caller's); a row the database
+    refuses rolls all of them back and leaves the connection usable. The
     columns are the first row's plus every field with a default (peewee's
     rule). SQLite: one prepared INSERT fed to ``executemany`` per batch.
     PostgreSQL: ``COPY ... FROM STDIN`` when ``copy`` is true, or when it is
@@ -524,37 +540,61 @@ def bulk_insert(model, rows, *, batch_size: int = BATCH_SIZE, copy: bool | None 
     if copy and not use_copy:
         raise ConfigError("COPY needs PostgreSQL")
     send = _send_copy if use_copy else _send_many
+    # Every value is validated and converted before anything is sent, as
+    # Model.insert_many does: a refused value touches no table, and no
+    # statement (no COPY) is ever left half-sent by it.
+    batches = [plan.convert(rows[start:start + batch_size])
+               for start in range(0, len(rows), batch_size)]
     with db.atomic():
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
+        for params in batches:
             try:
                 with db.atomic():
-                    send(db, plan, batch)
+                    send(db, plan, params)
             except (peewee.IntegrityError, peewee.DataError) as exc:
-                _replay(db, plan, batch, exc)
+                _replay(db, plan, params, exc)
     return len(rows)
 
 
-def _send_many(db, plan, batch):
-    params = plan.convert(batch)
+def _send_many(db, plan, params):
     with _EXC:
         _cursor(db).executemany(plan.sql, params)
 
 
-def _send_copy(db, plan, batch):
-    # Rows are converted as they are written: the server works on the
-    # previous ones meanwhile. A conversion error aborts the COPY.
+class _CopyAborted(Exception):
+    """Raised in a COPY block in place of the real error (see ``_send_copy``)."""
+
+
+def _send_copy(db, plan, params):
+    """``COPY ... FROM STDIN`` of converted rows. An error raised while the
+    COPY is open (the driver cannot dump a value, an interrupt) ends it with
+    a short message of ours and is then raised as it was: psycopg sends the
+    text of the error it sees to the server (CopyFail), and PostgreSQL closes
+    the connection when that text exceeds its message limit (10,000 bytes:
+    an error quoting a long value). The savepoint around the batch is then
+    rolled back and the connection stays usable."""
+    failure = None
     with _EXC:
-        with _cursor(db).copy(plan.copy_sql) as copy:
-            plan.convert(batch, copy.write_row)
+        try:
+            with _cursor(db).copy(plan.copy_sql) as copy:
+                write_row = copy.write_row
+                try:
+                    for row in params:
+                        write_row(row)
+                except BaseException as exc:
+                    failure = exc
+                    raise _CopyAborted("store.fast: COPY aborted") from None
+        except _CopyAborted:
+            pass
+        if failure is not None:
+            raise failure
 
 
-def _replay(db, plan, batch, exc):
+def _replay(db, plan, params, exc):
     """A batch was refused (its savepoint is rolled back): insert its rows
     one by one, as the ORM path would, to raise the same typed error for the
     first bad row."""
-    for params in plan.convert(batch):
-        _execute(db, plan.sql, params)
+    for row in params:
+        _execute(db, plan.sql, row)
     raise _translated(db, exc, plan.sql, None)
 
 

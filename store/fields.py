@@ -164,7 +164,10 @@ class _TextMixin(StoreField):
     def validate(self, value):
         if value is None or isinstance(value, Node):
             return
-        text = self.adapt(value)
+        try:
+            text = self.adapt(value)
+        except UnicodeDecodeError:             # bytes that are not UTF-8
+            raise self.invalid(f"{value!r} is not UTF-8 text") from None
         if "\x00" in text:
             raise self.invalid("text contains a NUL character (PostgreSQL cannot store it)")
         max_length = getattr(self, "max_length", None)
@@ -243,13 +246,31 @@ class BooleanField(StoreField, peewee.BooleanField):
 class FloatField(StoreField, peewee.FloatField):
     """A Python float, 8 bytes on both: REAL on SQLite, ``double precision``
     on PostgreSQL (peewee's FloatField is 4-byte ``real`` there, which reads
-    1000.123456789 back as 1000.1235 while SQLite keeps it)."""
+    1000.123456789 back as 1000.1235 while SQLite keeps it).
+
+    On write, anything ``float()`` takes is accepted (ints, bools, Decimals,
+    numeric strings, infinities); NaN (SQLite would store NULL), a number too
+    large for a float, or a non-number (``'abc'``, a date, a UUID) raises
+    ValidationError on both."""
 
     field_type = "DOUBLE"
 
+    def validate(self, value):
+        if value is None or isinstance(value, Node):
+            return
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise self.invalid(f"{value!r} is not a number") from None
+        if number != number:
+            raise self.invalid("NaN cannot be stored (SQLite would store NULL)")
+
 
 class DoubleField(StoreField, peewee.DoubleField):
-    """REAL (8 bytes) on SQLite, ``double precision`` on PostgreSQL."""
+    """REAL (8 bytes) on SQLite, ``double precision`` on PostgreSQL; validated
+    on write as ``FloatField``."""
+
+    validate = FloatField.validate
 
 
 class _BackendHook(FieldDatabaseHook):
@@ -841,8 +862,23 @@ class ForeignKeyField(StoreField, peewee.ForeignKeyField):
             raise self.invalid(exc.reason, value) from None
 
 
+class DateField(StoreField, peewee.DateField):
+    """DATE on both; reads back ``datetime.date``. On write it accepts a
+    ``date``, a ``datetime`` (its own date part: the time and any timezone
+    are dropped, nothing is converted) and the strings peewee parses as a
+    date (``'2024-01-31'``, ``'2024-01-31 12:00:00'``, ISO-8601); anything
+    else (the int ``20200101``, ``'garbage'``, bytes, a time) raises
+    ValidationError on both backends."""
+
+    def validate(self, value):
+        if value is None or isinstance(value, (Node, _dt.date)):
+            return
+        if isinstance(value, str) and isinstance(self.adapt(value), _dt.date):
+            return
+        raise self.invalid(f"{value!r} is not a date")
+
+
 # Re-exported unchanged: their behaviour is already the same on both backends.
 AutoField = peewee.AutoField
 BigAutoField = peewee.BigAutoField
-DateField = peewee.DateField
 CompositeKey = peewee.CompositeKey

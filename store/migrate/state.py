@@ -67,6 +67,7 @@ _FIELD_CLASSES = [
     (peewee.AutoField, "store.AutoField", ()),
     (sf.ForeignKeyField, "store.ForeignKeyField", ()),
     (peewee.ForeignKeyField, "store.ForeignKeyField", ()),
+    (sf.DateField, "store.DateField", ()),
     (peewee.DateField, "store.DateField", ()),
     (peewee.DateTimeField, "peewee.DateTimeField", ()),
     (peewee.TimeField, "peewee.TimeField", ()),
