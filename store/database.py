@@ -737,15 +737,35 @@ _PG_KINDS = {"23514": "check", "23505": "unique", "23503": "foreign_key",
 
 
 class _PostgresContext(Context):
-    """PostgreSQL runs LIKE/ILIKE itself; a pattern known at render time that
-    ends with its escape character is refused before the database is
-    touched (``ValidationError``), the same way as on SQLite."""
+    """Renders for psycopg, whose placeholders are ``%s``.
+
+    * A ``%`` in the SQL text (``SQL("'100%'")``, a CHECK's ``LIKE '%@%'``,
+      an identifier, a literal inlined in DDL) is written ``%%``, so that it
+      means itself whether the statement has parameters or not, as it does
+      on SQLite (peewee wrote it as is, and psycopg then read it as a broken
+      placeholder in any statement with parameters). ``SQL(text, params)``
+      is the exception: its text is the caller's, with psycopg's own
+      placeholders, and is passed as written.
+    * PostgreSQL runs LIKE/ILIKE itself; a pattern known at render time that
+      ends with its escape character is refused before the database is
+      touched (``ValidationError``), the same way as on SQLite.
+    """
     __slots__ = ()
 
     def as_new(self):
         return type(self)(**self.state.settings)
 
+    def literal(self, keyword):
+        if "%" in keyword and keyword != "%s":      # "%s": the placeholder itself
+            keyword = keyword.replace("%", "%%")
+        return super().literal(keyword)
+
     def sql(self, obj):
+        if isinstance(obj, SQL) and obj.params:
+            Context.literal(self, obj.sql)            # the caller's psycopg text
+            for param in obj.params:
+                self.value(param, False, add_param=False)
+            return self
         if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
             _like_operands(obj)
         return super().sql(obj)
@@ -770,6 +790,11 @@ class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
         if not params and "%" in sql:
             sql = sql.replace("%", "%%")
         return super().execute_sql(sql, params)
+
+    def execute(self, query, **context_options):
+        # rendered by _PostgresContext: every % of its text is escaped already
+        sql, params = self.get_sql_context(**context_options).sql(query).query()
+        return StoreDatabaseMixin.execute_sql(self, sql, params)
 
     def _translate(self, exc, sql, params):
         sqlstate = getattr(exc, "sqlstate", None) or ""
