@@ -50,10 +50,6 @@ __all__ = [
     "ForeignKeyViolation", "NotNullViolation", "AppendOnlyViolation", "TransactionLost",
 ]
 
-#: Where the migrations of the apps shipped with store live in a source
-#: checkout (``migrations/`` beside the ``store`` package).
-_CHECKOUT_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
 # Databases returned by connect(), per database (see _key): when the same
 # database is connected again, the earlier handles' connections of this
 # thread are closed, so re-running a notebook cell leaks nothing.
@@ -96,23 +92,12 @@ def _remember(db) -> None:
 
 
 def _load_apps(apps, migrations):
-    """App objects for ``apps`` (names or ``store.migrate.App``). Migrations
-    are looked up in ``migrations`` if given, else in ``./migrations`` when it
-    holds the app's folder, else in the source checkout store runs from."""
-    from .migrate.apps import App, check_tables_disjoint, load_app
-    loaded = []
-    for app in apps:
-        if isinstance(app, App):
-            loaded.append(app)
-            continue
-        short = str(app).rsplit(".", 1)[-1]
-        root = Path(migrations) if migrations is not None else Path("migrations")
-        if migrations is None and not (root / short).is_dir() \
-                and (_CHECKOUT_MIGRATIONS / short).is_dir():
-            root = _CHECKOUT_MIGRATIONS
-        loaded.append(load_app(app, root))
-    check_tables_disjoint(loaded)
-    return loaded
+    """App objects for ``apps`` (names or ``store.migrate.App``), resolved as
+    the CLI resolves them (``store.project``): the project's package or a
+    seed app, migrations in ``migrations/<app>/`` if given, else the
+    project's ``migrations/<app>/``, else (a seed app) those shipped with store."""
+    from .project import resolve_apps
+    return resolve_apps(apps, migrations=migrations)
 
 
 def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False,
@@ -129,8 +114,10 @@ def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False
     * ``migrate=True``: first apply the apps' pending migrations and create
       the missing tables of ``models`` (``CREATE TABLE IF NOT EXISTS``:
       plain models have no migrations). Without it nothing is created or
-      changed. ``migrations``: the folder holding ``<app>/`` migration
-      folders (default ``./migrations``, else the source checkout's).
+      changed. ``migrations``: a folder holding ``<app>/`` migration
+      folders, looked at first (then the project's ``migrations/``, then,
+      for a seed app, the migrations shipped with store; see
+      ``store.project``). An app without migrations is a ``ConfigError``.
     * Extra keyword options go to the peewee Database class.
 
     Re-running: earlier handles of the same database (same SQLite file, same

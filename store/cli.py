@@ -35,46 +35,121 @@ class Context:
         self._db = None
         self.source = None
         self._url = None
+        self._project = None
+        self.absent = None          # the URL of a SQLite file a read-only command did not create
+
+    def project(self):
+        """The user's project (``store.project``): root on sys.path, settings."""
+        if self._project is None:
+            from .project import current
+            self._project = current()
+        return self._project
 
     def settings(self):
-        from .config import read_settings
-        return read_settings()
+        from .config import Settings
+        project = self.project()
+        return Settings(project.database_url, project.apps, project.config)
 
     def url(self):
         if self._url is None:
             from .config import resolve_url
+            self.project()
             self._url, self.source = resolve_url(self.database_option)
             if self.from_env:
                 self.source = "env"
         return self._url
 
-    def open(self):
+    def open(self, readonly: bool = False):
+        """The database, connected. ``readonly``: a SQLite file that does not
+        exist is not created (an empty in-memory database stands in for it:
+        a read-only command then reports an empty database)."""
         import store
         if self._db is None:
-            self._db = store.connect(self.url())
+            url = self.url()
+            if readonly:
+                from pathlib import Path
+
+                from .url import parse_url
+                parsed = parse_url(url)
+                if parsed.backend == "sqlite" and not parsed.is_memory \
+                        and not Path(parsed.database).exists():
+                    self.absent = parsed
+                    url = "sqlite:///:memory:"
+            self._db = store.connect(url)
         return self._db
 
-    def apps(self, app=None, namespace=None):
+    def describe(self, db) -> str:
+        """``URL (source)`` of the database in use, password masked."""
+        if self.absent is not None:
+            return f"{self.absent.masked()} ({self.source}), the file does not exist yet"
+        return f"{db.url.masked()} ({self.source})"
+
+    def close(self):
+        if self._db is not None and not self._db.is_closed() \
+                and not self._db.in_transaction():
+            self._db.close()
+
+    def apps(self, app=None, namespace=None, *, require_migrations=True):
+        """The configured apps (or APP), resolved by ``store.project``; with
+        ``namespace``, APP moved into that namespace (never ``public``, a
+        system schema or another app's namespace)."""
         import dataclasses
 
         from .errors import ConfigError
-        from .migrate import load_apps
-        apps = load_apps(self.settings().apps)
+        from .project import resolve_apps
+        project = self.project()
+        names = project.apps
+        if app:
+            known = {n.rsplit(".", 1)[-1]: n for n in names}
+            if app not in known:
+                raise ConfigError(f"unknown app {app!r}; configured apps: "
+                                  f"{', '.join(known) or 'none'} ({_config_name(project)})")
+            names = (known[app],)
+        apps = resolve_apps(names, project=project, require_migrations=require_migrations)
         if namespace is not None:
-            from .namespaces import check_name
             if not app:
                 raise ConfigError("--namespace needs an APP")
-            check_name(namespace)
-            apps = [dataclasses.replace(a, namespace=namespace) if a.name == app else a
-                    for a in apps]
-        if app:
-            chosen = [a for a in apps if a.name == app]
-            if not chosen:
-                raise ConfigError(f"unknown app {app!r}; configured apps: "
-                                  f"{', '.join(a.name for a in apps) or 'none'} "
-                                  f"(setup.cfg [store] apps)")
-            return chosen
+            from .namespaces import check_tenant_namespace
+            others = self.namespaces_of_other_apps(app)
+            check_tenant_namespace(namespace, others)
+            apps = [dataclasses.replace(a, namespace=namespace) for a in apps]
         return apps
+
+    def namespaces_of_other_apps(self, app):
+        """``{namespace: app}`` of the configured apps other than ``app``."""
+        from .errors import ConfigError
+        from .project import import_app
+        out = {}
+        for name in self.project().apps:
+            short = name.rsplit(".", 1)[-1]
+            if short == app:
+                continue
+            try:
+                ns = getattr(import_app(name, self.project()), "NAMESPACE", None)
+            except ConfigError:
+                continue
+            if ns:
+                out[ns] = short
+        return out
+
+
+def _config_name(project) -> str:
+    if project.config is None:
+        return "no setup.cfg [store] or pyproject.toml [tool.store] found"
+    where = "[tool.store]" if project.config.name == "pyproject.toml" else "[store]"
+    return f"{project.config} {where} apps"
+
+
+def _quiet_broken_pipe():
+    """The reader of our output went away (``store sql | head -1``): stop
+    quietly, as a command in a pipe does; no ``Error:`` line."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(0)
 
 
 def handle_errors(func):
@@ -88,6 +163,8 @@ def handle_errors(func):
             return func(ctx, *args, **kwargs)
         except click.ClickException:
             raise
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except Exception as exc:
             if ctx.verbose:
                 raise
@@ -119,6 +196,7 @@ def main(click_ctx, database, verbose):
     source = click_ctx.get_parameter_source("database")
     click_ctx.obj = Context(database, verbose,
                             from_env=source == click.core.ParameterSource.ENVIRONMENT)
+    click_ctx.call_on_close(click_ctx.obj.close)
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
@@ -187,8 +265,8 @@ def status(ctx: Context):
     """Every app's migrations: applied, pending, edited. Exit 1 if any pending or edited."""
     from . import migrate as runner
     apps = ctx.apps()
-    db = ctx.open()
-    click.echo(f"database: {db.url.masked()} ({ctx.source})")
+    db = ctx.open(readonly=True)
+    click.echo(f"database: {ctx.describe(db)}")
     work = False
     for app, states in runner.status(db, apps).items():
         for state in states:
@@ -206,14 +284,14 @@ def status(ctx: Context):
 @handle_errors
 def history(ctx: Context, app):
     """Applied migrations with their time and checksum, oldest first."""
-    from .migrate import StoreRouter
-    db = ctx.open()
-    for app_obj in ctx.apps(app):
-        with StoreRouter(db, app_obj) as router:
-            applied = router.applied()
-        for name, row in applied.items():
-            stamp = row.migrated_at.isoformat(sep=" ", timespec="seconds") if row.migrated_at else "-"
-            click.echo(f"{app_obj.name:12} {stamp}  {(row.checksum or '-')[:12]}  {name}")
+    from .migrate.history import read_history
+    apps = ctx.apps(app)
+    db = ctx.open(readonly=True)
+    for app_obj in apps:
+        for row in read_history(db, app_obj).rows.values():
+            stamp = (row.migrated_at.isoformat(sep=" ", timespec="seconds")
+                     if hasattr(row.migrated_at, "isoformat") else str(row.migrated_at or "-"))
+            click.echo(f"{app_obj.name:12} {stamp}  {(row.checksum or '-')[:12]}  {row.name}")
 
 
 @main.command()
@@ -227,9 +305,10 @@ def sql(ctx: Context, app, to):
     from .errors import ConfigError
     if to and not app:
         raise ConfigError("--to needs an APP")
-    db = ctx.open()
+    apps = ctx.apps(app)
+    db = ctx.open(readonly=True)
     current = None
-    for app_name, name, statement in runner.plan_sql(db, ctx.apps(app), to=to):
+    for app_name, name, statement in runner.plan_sql(db, apps, to=to):
         if (app_name, name) != current:
             click.echo(f"-- {app_name} {name}")
             current = (app_name, name)
@@ -334,7 +413,7 @@ def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite
     """Write migrations/APP/NNN_NAME.py (with --auto: from the model changes,
     proved on scratch SQLite and PostgreSQL databases before it is written)."""
     from .migrate import autogen
-    (app_obj,) = ctx.apps(app)
+    (app_obj,) = ctx.apps(app, require_migrations=False)
     if not auto:
         path = _empty_migration(app_obj, name)
         click.echo(f"{app}: wrote {path} (empty: fill in migrate() and rollback())")
@@ -377,17 +456,41 @@ def _empty_migration(app_obj, name):
 @main.command()
 @click.argument("app", required=False)
 @click.option("--no-live", is_flag=True, help="Do not compare the live database.")
+@click.option("--rename", "renames", multiple=True, metavar="TABLE.OLD=NEW",
+              help="Treat a removed and an added field as a rename (as create does).")
+@click.option("--no-rename", "no_renames", multiple=True, metavar="TABLE.OLD",
+              help="Treat TABLE.OLD as dropped, even if it looks renamed.")
 @click.pass_obj
 @handle_errors
-def check(ctx: Context, app, no_live):
+def check(ctx: Context, app, no_live, renames, no_renames):
     """Exit 1 if the models have changes no migration covers (what
     `create --auto` would write), or if the live database, at head, differs
     from what the models create (drift); 0 when all agree."""
+    from .errors import ConfigError
     from .migrate import autogen
+    from .migrate import state as st
+    hints = _renames(renames)
+    refused = {tuple(v.split(".", 1)) for v in no_renames}
+
+    def ask(table, old, new):
+        if (table, old) in refused:
+            return False
+        raise autogen.rename_question(table, old, new)
+
     failed = False
-    db = None if no_live else ctx.open()
-    for app_obj in ctx.apps(app):
-        plan = autogen.check(app_obj)
+    apps = ctx.apps(app, require_migrations=False)
+    db = None if no_live else ctx.open(readonly=True)
+    for app_obj in apps:
+        try:
+            plan = autogen.compare(st.load_state(app_obj.migrations_dir),
+                                   autogen.models_state(app_obj), renames=hints, ask=ask)
+        except ConfigError as exc:
+            if "Renamed?" not in str(exc):
+                raise
+            failed = True
+            click.echo(f"{app_obj.name}: changes without a migration:")
+            click.echo(f"  {_one_line(exc)}")
+            continue
         if plan:
             failed = True
             click.echo(f"{app_obj.name}: changes without a migration:")
@@ -427,7 +530,7 @@ def check(ctx: Context, app, no_live):
 def erd(ctx: Context, app, fmt, write, check_path):
     """The entity-relationship diagram of the apps, from their models."""
     from . import erd as erd_mod
-    apps = {a.name: a.models for a in ctx.apps(app)}
+    apps = {a.name: a.models for a in ctx.apps(app, require_migrations=False)}
     if write or check_path:
         text = erd_mod.render_erd_docs(apps)
         if check_path:
@@ -538,11 +641,14 @@ def partitions_drop(ctx: Context, app, before, yes, namespace):
 @handle_errors
 def info(ctx: Context):
     """Show the database in use (password masked), its backend and version."""
-    db = ctx.open()
+    db = ctx.open(readonly=True)
+    click.echo(f"database: {ctx.describe(db)}")
     version = db.server_version
     if isinstance(version, tuple):
         version = ".".join(map(str, version))
-    click.echo(f"database: {db.url.masked()} ({ctx.source})")
+    elif isinstance(version, int) and db.features.name == "postgresql":
+        # libpq's number: 150020 is 15.20 (major * 10000 + minor since 10)
+        version = f"{version // 10000}.{version % 10000}"
     click.echo(f"backend:  {db.features.name} {version}")
     click.echo(f"apps:     {', '.join(ctx.settings().apps) or 'none'}")
 

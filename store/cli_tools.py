@@ -1,4 +1,4 @@
-"""Interactive tools of the ``store`` command: ``shell``.
+"""Interactive tools of the ``store`` command: ``shell``, ``init``.
 
 Registered by ``store.cli`` (``register(main)``). Only click and the standard
 library are imported here at module level, so the CLI starts fast.
@@ -105,15 +105,47 @@ def shell(ctx, plain, command):
 
     @handle_errors
     def run(ctx):
-        db = ctx.open()
+        from .errors import ConfigError
+        apps = ctx.apps()
+        db = ctx.open(readonly=True)
+        if ctx.absent is not None:
+            raise ConfigError(f"{ctx.absent.masked()}: the database file does not exist "
+                              f"(run `store migrate` first; shell does not create it)")
         try:
-            run_shell(db, ctx.apps(), plain=plain, command=command)
+            run_shell(db, apps, plain=plain, command=command)
         finally:
             if not db.is_closed() and not db.in_transaction():
                 db.close()
     run(ctx)
 
 
+@click.command()
+@click.argument("directory", required=False, default=".",
+                type=click.Path(file_okay=False, path_type=str))
+@click.option("--app", "app", default="notes", show_default=True,
+              help="The example app's package name.")
+@click.option("--config", "config", type=click.Choice(["setup.cfg", "pyproject.toml"]),
+              default="setup.cfg", show_default=True,
+              help="Where the settings go: setup.cfg [store] or pyproject.toml [tool.store].")
+@click.pass_obj
+def init(ctx, directory, app, config):
+    """Start a project in DIRECTORY (default: here): the store settings, an
+    example app with its models, and its first migration in migrations/APP/.
+    Refuses to overwrite anything."""
+    from .cli import handle_errors
+
+    @handle_errors
+    def run(ctx):
+        from .scaffold import init as scaffold
+        made = scaffold(directory, app=app, config=config)
+        for path in made.written:
+            click.echo(f"wrote {path.relative_to(made.root)}")
+        click.echo(f"next: `store migrate`, then `store status`; the models are in "
+                   f"{app}/__init__.py")
+    run(ctx)
+
+
 def register(main) -> None:
     """Add this module's commands to the ``store`` group."""
     main.add_command(shell)
+    main.add_command(init)

@@ -40,6 +40,25 @@ def check_name(namespace: str) -> str:
     return namespace
 
 
+#: Namespaces no app may be moved into with ``--namespace``: PostgreSQL's
+#: default schema (``reset --namespace public`` would drop it) and the
+#: system schemas.
+RESERVED = ("public", "main", "temp", "pg_catalog", "information_schema", "pg_toast")
+
+
+def check_tenant_namespace(namespace: str, others: dict | None = None) -> str:
+    """A namespace given on the command line (``--namespace``): a valid name,
+    not reserved, not the namespace of another app (``others``: ns -> app)."""
+    check_name(namespace)
+    if namespace in RESERVED or namespace.startswith("pg_"):
+        raise ConfigError(f"--namespace {namespace!r} is reserved (public, main, temp and "
+                          f"system schemas cannot hold an app's tables); choose another name")
+    if others and namespace in others:
+        raise ConfigError(f"--namespace {namespace!r} is the namespace of app "
+                          f"{others[namespace]!r}; choose another name")
+    return namespace
+
+
 def sqlite_path(db, namespace: str) -> str:
     """The file of ``namespace`` beside the main SQLite file."""
     main = db.url.database
@@ -70,10 +89,27 @@ def open_namespace(db, namespace: str | None):
                               f"cannot be shared with a migration connection; use a file")
         scoped = open_database(dataclasses.replace(db.url, database=sqlite_path(db, namespace)))
     else:
-        db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')    # autocommitted
+        create_schema(db, namespace)
         scoped = open_database(_pg_url(db.url, namespace))
     scoped.connect(reuse_if_open=True)
     return scoped
+
+
+def create_schema(db, namespace: str) -> None:
+    """PostgreSQL: create the schema ``namespace`` unless it exists, safe
+    against concurrent ``migrate`` processes (two ``CREATE SCHEMA IF NOT
+    EXISTS`` at once can fail on pg_namespace's unique index): under a
+    transaction-scoped advisory lock per namespace, committed at once."""
+    import hashlib
+    exists = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+    if db.execute_sql(exists, (namespace,)).fetchone():
+        return
+    key = int.from_bytes(hashlib.sha256(f"store:schema:{namespace}".encode()).digest()[:8],
+                         "big", signed=True)
+    with db.atomic():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+        if not db.execute_sql(exists, (namespace,)).fetchone():
+            db.execute_sql(f'CREATE SCHEMA "{namespace}"')
 
 
 def sqlite_names(db, namespace: str):

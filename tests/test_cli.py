@@ -32,7 +32,8 @@ def test_database_url_from_environment_is_used(run, tmp_path):
     result = run("info", env={"DATABASE_URL": "sqlite:///other.db"})
     assert result.exit_code == 0, result.output
     assert "sqlite:///other.db (env)" in result.output
-    assert (tmp_path / "other.db").is_file()
+    assert "does not exist yet" in result.output
+    assert not (tmp_path / "other.db").exists()        # info is read-only
 
 
 def test_option_beats_environment(run):

@@ -8,11 +8,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from store.cli import main
-from store.config import read_settings
+from store.project import SEED_APPS
 from store.migrate.runner import migration_names
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = list(read_settings(ROOT).apps)
+APPS = list(SEED_APPS)          # never this repository's setup.cfg list
 MIGRATIONS = sum(len(migration_names(ROOT / "migrations" / app)) for app in APPS)
 
 
@@ -32,6 +32,13 @@ def leftovers(db):
         "('dental', 'inventory')").fetchall())
 
 
+def seed_project(tmp_path):
+    """A project folder listing the seed apps (this repository's setup.cfg is
+    not used): their migrations are the ones shipped with store."""
+    (tmp_path / "setup.cfg").write_text(f"[store]\napps = {' '.join(APPS)}\n")
+    return tmp_path
+
+
 def _clear_namespaces(db):
     """Start from a database without the apps' namespaces (another test of
     the run may have left them in the shared test database)."""
@@ -40,8 +47,9 @@ def _clear_namespaces(db):
             db.execute_sql(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
 
 
-def test_migrate_status_partitions_and_reset_leave_nothing(db, backend_url, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_migrate_status_partitions_and_reset_leave_nothing(db, backend_url, monkeypatch,
+                                                           tmp_path):
+    monkeypatch.chdir(seed_project(tmp_path))
     _clear_namespaces(db)
     before = leftovers(db)
     runner = CliRunner()
@@ -77,8 +85,8 @@ def test_migrate_status_partitions_and_reset_leave_nothing(db, backend_url, monk
                 db.execute_sql(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
 
 
-def test_check_finds_live_drift_and_writes_nothing(db, backend_url, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_check_finds_live_drift_and_writes_nothing(db, backend_url, monkeypatch, tmp_path):
+    monkeypatch.chdir(seed_project(tmp_path))
     runner = CliRunner()
 
     def cli(*args):

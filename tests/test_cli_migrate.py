@@ -126,12 +126,13 @@ def test_edited_migration_blocks_migrate_until_forced(cli, project):
     assert cli("migrate", "--force").exit_code == 0
 
 
-def test_status_creates_nothing(db, backend_url, monkeypatch):
-    from pathlib import Path
+def test_status_creates_nothing(db, backend_url, monkeypatch, tmp_path):
     from click.testing import CliRunner
     from store.cli import main
     from store.introspect import read_schema
-    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    from store.project import SEED_APPS
+    (tmp_path / "setup.cfg").write_text(f"[store]\napps = {' '.join(SEED_APPS)}\n")
+    monkeypatch.chdir(tmp_path)
     before = read_schema(db).tables
     result = CliRunner().invoke(main, ["--database", backend_url, "status"])
     assert result.exit_code == 1 and "pending" in result.output

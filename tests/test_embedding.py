@@ -242,9 +242,14 @@ def test_open_gives_the_apps_models_their_namespace_back(db, backend_url):
 def run_shell(url, stdin, *args, scratch, env=None):
     """``python cli.py shell ARGS`` with ``stdin``; IPython keeps its profile
     in ``scratch``."""
+    from store.project import SEED_APPS
+    project = scratch / "project"                    # the seed apps, not ROOT's setup.cfg
+    project.mkdir(exist_ok=True)
+    (project / "setup.cfg").write_text(f"[store]\napps = {' '.join(SEED_APPS)}\n")
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
                    "DATABASE_URL": url, "IPYTHONDIR": str(scratch / "ipython"), **(env or {})}
-    return subprocess.run([sys.executable, "cli.py", "shell", *args], input=stdin, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "store", "shell", *args], input=stdin,
+                          cwd=project,
                           capture_output=True, text=True, timeout=60, env=environment)
 
 

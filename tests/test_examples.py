@@ -107,6 +107,23 @@ def test_quickstart_runs_on_each_backend(backend_url, tmp_path):
         in result.stdout
 
 
+def test_quickstart_honours_database_url(backend_url, db, tmp_path):
+    result = run("quickstart.py", env={"DATABASE_URL": backend_url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 products" in result.stdout
+    assert list(tmp_path.iterdir()) in ([], [tmp_path / "test.db"])   # no quickstart.db
+    assert not db.table_exists("product")                            # its own table, dropped
+
+
+def test_quickstart_never_drops_a_table_it_did_not_create(backend_url, db, tmp_path):
+    db.execute_sql("CREATE TABLE product (id INTEGER PRIMARY KEY, note TEXT)")
+    db.execute_sql("INSERT INTO product (id, note) VALUES (1, 'mine')")
+    result = run("quickstart.py", backend_url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "already has a table 'product'" in result.stderr
+    assert db.execute_sql("SELECT note FROM product").fetchall() == [("mine",)]
+
+
 @pytest.mark.parametrize("app", list(EXPECTED))
 def test_app_example_prints_its_queries(app, db, backend_url, tmp_path, clean_namespaces):
     """On SQLite with no argument (a temporary file, removed afterwards); on

@@ -25,16 +25,16 @@ from click.testing import CliRunner
 import store
 from store import migrate as runner
 from store.cli import main
-from store.config import read_settings
 from store.introspect import read_schema
 from store.migrate import App, load_apps
 from store.namespaces import bind_app, sqlite_path
 from store.progress import Progress
+from store.project import SEED_APPS
 from store.transfer import (ChecksumMismatch, DumpFileError, TransferError, copy_database,
                             dump_database, load_database)
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_NAMES = list(read_settings(ROOT).apps)
+APP_NAMES = list(SEED_APPS)      # never this repository's setup.cfg list
 
 
 # --- fixtures ------------------------------------------------------------------------
@@ -597,7 +597,10 @@ def test_dump_and_load_refusals(db, fresh_url, apps, tmp_path):
 # --- the CLI --------------------------------------------------------------------------------
 
 def test_cli_copy_dump_load(db, backend_url, other_url, fresh_url, tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    project = tmp_path / "project"                 # a project of the seed apps, not ROOT
+    project.mkdir()
+    (project / "setup.cfg").write_text(f"[store]\napps = {' '.join(SEED_APPS)}\n")
+    monkeypatch.chdir(project)
     runner_ = CliRunner()
 
     def cli(*args):

@@ -1,9 +1,11 @@
 """Apps: a models package plus its migrations folder and history table.
 
-``setup.cfg [store] apps = forecast pricing`` names apps. An app name is
-looked up as the module ``store.apps.<name>``, else the module ``<name>``
-(or a dotted module path, for an app of your own), which must expose ``MODELS``: the app's registered models,
-in dependency order. Nothing is discovered by scanning packages.
+``setup.cfg [store] apps = forecast pricing`` (or ``pyproject.toml
+[tool.store]``) names apps. ``store.project`` resolves a name: a package of
+the user's project folder, else a seed app shipped with store
+(``store.apps.<name>``), which must expose ``MODELS``: the app's registered
+models, in dependency order; and its ``migrations/<app>/`` folder. Nothing
+is discovered by scanning packages.
 """
 from __future__ import annotations
 
@@ -30,36 +32,29 @@ class App:
         return [m._meta.table_name for m in self.models]
 
 
-def load_app(name: str, root: str | Path = "migrations") -> App:
-    candidates = [name] if "." in name else [f"store.apps.{name}", name]
-    short = name.rsplit(".", 1)[-1]
-    module = None
-    for module_name in candidates:
-        try:
-            module = importlib.import_module(module_name)
-            break
-        except ModuleNotFoundError as exc:
-            if exc.name not in (module_name, "store.apps"):
-                raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
-        except ImportError as exc:
-            raise ConfigError(f"app {name!r}: cannot import {module_name} ({exc})") from None
-    if module is None:
-        raise ConfigError(f"app {name!r}: no module {' or '.join(candidates)}")
+def app_models(name: str, module) -> list:
+    """The ``MODELS`` of an app module (or of its ``models`` submodule)."""
     models = getattr(module, "MODELS", None)
     if models is None:
         try:
-            models = importlib.import_module(module_name + ".models").MODELS
+            models = importlib.import_module(module.__name__ + ".models").MODELS
         except (ImportError, AttributeError):
-            raise ConfigError(f"app {name!r}: {module_name} exposes no MODELS list") from None
-    namespace = getattr(module, "NAMESPACE", None)
-    if namespace is not None:
-        from ..namespaces import check_name
-        check_name(namespace)
-    return App(short, list(models), Path(root) / short, namespace)
+            raise ConfigError(f"app {name!r}: {module.__name__} exposes no MODELS list") from None
+    return list(models)
 
 
-def load_apps(names, root: str | Path = "migrations") -> list[App]:
-    apps = [load_app(n, root) for n in names]
+def load_app(name: str, root: str | Path | None = None, *,
+             require_migrations: bool = True) -> App:
+    """The app ``name`` (see ``store.project.resolve_app``); ``root``: a folder
+    of ``<app>/`` migration folders looked at first."""
+    from ..project import resolve_app
+    return resolve_app(name, migrations=root, require_migrations=require_migrations)
+
+
+def load_apps(names, root: str | Path | None = None, *,
+              require_migrations: bool = True) -> list[App]:
+    apps = [a if isinstance(a, App) else
+            load_app(a, root, require_migrations=require_migrations) for a in names]
     check_tables_disjoint(apps)
     return apps
 

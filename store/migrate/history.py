@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import peewee
@@ -50,6 +50,13 @@ def ensure_history(model) -> None:
         migrator.add_column(model._meta.table_name, "checksum", model.checksum).run()
 
 
+@dataclass(frozen=True)
+class HistoryRow:
+    name: str
+    checksum: str | None
+    migrated_at: object
+
+
 @dataclass
 class History:
     """What a database has applied of one app, read without writing."""
@@ -58,6 +65,7 @@ class History:
     table_exists: bool
     applied: list
     files: list
+    rows: dict = field(default_factory=dict)   # name -> HistoryRow
 
     @property
     def pending(self):
@@ -100,8 +108,20 @@ def read_history(db, app) -> History:
         exists = ns_exists and db.execute_sql(
             f"SELECT 1 FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
             (app.history_table,)).fetchone() is not None
-    applied = []
+    applied, rows = [], {}
     if exists:
-        applied = [r[0] for r in db.execute_sql(
-            f"SELECT name FROM {prefix}{quote_ident(app.history_table)} ORDER BY id").fetchall()]
-    return History(ns_exists, exists, applied, files)
+        table = f"{prefix}{quote_ident(app.history_table)}"
+        has_checksum = any(c.name == "checksum" for c in db.get_columns(
+            app.history_table, schema=(schema if db.features.name == "postgresql" else ns)))
+        wanted = "name, migrated_at" + (", checksum" if has_checksum else "")
+        for row in db.execute_sql(f"SELECT {wanted} FROM {table} ORDER BY id").fetchall():
+            migrated_at = row[1]
+            if isinstance(migrated_at, str):
+                import datetime as _dt
+                try:
+                    migrated_at = _dt.datetime.fromisoformat(migrated_at)
+                except ValueError:
+                    pass
+            applied.append(row[0])
+            rows[row[0]] = HistoryRow(row[0], row[2] if has_checksum else None, migrated_at)
+    return History(ns_exists, exists, applied, files, rows)

@@ -71,6 +71,47 @@ def _void(migrator, database, fake=False, **kwargs):
     return None
 
 
+def load_migration(app, name: str, folder=None) -> MigrationFile:
+    """Read and execute the migration file ``name`` of ``app`` (nothing runs
+    against a database)."""
+    path = Path(folder if folder is not None else app.migrations_dir) / f"{name}.py"
+    if not path.is_file():
+        raise MigrationError(f"{app.name}: migration file {path} not found",
+                             app=app.name, migration=name)
+    text = path.read_text(encoding="utf-8")
+    scope = {"__file__": str(path), "__name__": f"store_migration_{app.name}_{name}"}
+    try:
+        exec(compile(text, str(path), "exec", dont_inherit=True), scope)
+    except Exception as exc:
+        raise MigrationError(f"{app.name} {name}: cannot load {path}: {exc}",
+                             app=app.name, migration=name) from exc
+    replaces = scope.get("replaces_checksums", ())
+    if isinstance(replaces, str) or not all(isinstance(c, str) for c in replaces):
+        raise MigrationError(f"{app.name} {name}: replaces_checksums in {path} must "
+                             f"be a list of checksums (strings)", app=app.name,
+                             migration=name)
+    return MigrationFile(name, path, checksum(text), scope.get("migrate", _void),
+                         scope.get("rollback", _void), bool(scope.get("atomic", True)),
+                         tuple(replaces))
+
+
+def states(app, history) -> list[MigrationState]:
+    """Each migration of ``app``: applied, pending, edited or missing, from a
+    ``history.read_history`` (read-only: used by ``status``)."""
+    out = []
+    for name in history.files:
+        row = history.rows.get(name)
+        if row is None:
+            out.append(MigrationState(name, "pending"))
+            continue
+        edited = not load_migration(app, name).matches(row.checksum)
+        out.append(MigrationState(name, "edited" if edited else "applied", row.migrated_at))
+    for name in history.applied:
+        if name not in history.files:
+            out.append(MigrationState(name, "missing", history.rows[name].migrated_at))
+    return out
+
+
 class StoreRouter(Router):
     """Runs one app's migrations; a namespaced app's inside its namespace
     (its own connection: ``close()`` it, or use it as a context manager)."""
@@ -100,25 +141,7 @@ class StoreRouter(Router):
         return migration_names(self.migrate_dir)
 
     def load(self, name: str) -> MigrationFile:
-        path = self.migrate_dir / f"{name}.py"
-        if not path.is_file():
-            raise MigrationError(f"{self.app.name}: migration file {path} not found",
-                                 app=self.app.name, migration=name)
-        text = path.read_text(encoding="utf-8")
-        scope = {"__file__": str(path), "__name__": f"store_migration_{self.app.name}_{name}"}
-        try:
-            exec(compile(text, str(path), "exec", dont_inherit=True), scope)
-        except Exception as exc:
-            raise MigrationError(f"{self.app.name} {name}: cannot load {path}: {exc}",
-                                 app=self.app.name, migration=name) from exc
-        replaces = scope.get("replaces_checksums", ())
-        if isinstance(replaces, str) or not all(isinstance(c, str) for c in replaces):
-            raise MigrationError(f"{self.app.name} {name}: replaces_checksums in {path} must "
-                                 f"be a list of checksums (strings)", app=self.app.name,
-                                 migration=name)
-        return MigrationFile(name, path, checksum(text), scope.get("migrate", _void),
-                             scope.get("rollback", _void), bool(scope.get("atomic", True)),
-                             tuple(replaces))
+        return load_migration(self.app, name, self.migrate_dir)
 
     def read(self, name):
         mf = self.load(name)
@@ -209,12 +232,37 @@ class StoreRouter(Router):
 
     # -- running -------------------------------------------------------------
     def check_edited(self, force=False):
-        edited = [s.name for s in self.status() if s.state == "edited"]
-        if edited and not force:
+        """Refuse applied files edited since they ran, and applied migrations
+        whose file is gone; ``force`` accepts them: an edited file's new
+        checksum is recorded (``status`` is clean afterwards)."""
+        states = self.status()
+        edited = [s.name for s in states if s.state == "edited"]
+        missing = [s.name for s in states if s.state == "missing"]
+        if force:
+            self.accept(edited)
+            return
+        if edited:
             raise MigrationError(
                 f"{self.app.name}: applied migration file(s) edited since they ran: "
                 f"{', '.join(edited)} (checksum differs; restore the file(s), or pass "
                 f"--force to accept the edit)", app=self.app.name, migration=edited[0])
+        if missing:
+            raise MigrationError(
+                f"{self.app.name}: applied migration(s) {', '.join(missing)} have no file in "
+                f"{self.migrate_dir} (restore the file(s), or pass --force to go on "
+                f"without them)", app=self.app.name, migration=missing[0])
+
+    def accept(self, names) -> list[str]:
+        """Record the current checksum of the applied files ``names``."""
+        if not names:
+            return []
+        with self._locked_transaction(True):
+            for name in names:
+                mf = self.load(name)
+                self.model.update(checksum=mf.checksum).where(self.model.name == name).execute()
+                log.warning("%s %s: edited file accepted (checksum %s recorded)",
+                            self.app.name, name, mf.checksum[:12])
+        return list(names)
 
     def apply(self, name: str, *, fake=False, downgrade=False) -> bool:
         """Run one migration up (or down); False when another process did it."""
@@ -288,7 +336,8 @@ class StoreRouter(Router):
         return applied
 
     def rollback(self, steps: int | None = 1, to: str | None = None, *, fake=False):
-        """Roll back the last ``steps`` migrations, or down to (excluding) ``to``."""
+        """Roll back the last ``steps`` migrations (0: none; None: every one),
+        or down to (excluding) ``to``."""
         done = self.done
         if to is not None:
             if to not in done:
@@ -296,8 +345,13 @@ class StoreRouter(Router):
                                      f"{', '.join(done) or 'none'}", app=self.app.name,
                                      migration=to)
             targets = done[done.index(to) + 1:]
+        elif steps is None:
+            targets = list(done)
+        elif isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise MigrationError(f"{self.app.name}: steps must be a whole number >= 0 "
+                                 f"(None: every migration), not {steps!r}", app=self.app.name)
         else:
-            targets = done[-steps:] if steps else list(done)
+            targets = done[len(done) - steps:] if steps else []
         rolled = []
         for name in reversed(targets):
             if self.apply(name, fake=fake, downgrade=True):
