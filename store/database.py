@@ -476,6 +476,16 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
         self.register_function(_like, "store_like", 3, deterministic=True)
         self.register_function(_ilike, "store_ilike", 3, deterministic=True)
 
+    def _connect(self):
+        try:
+            return super()._connect()
+        except sqlite3.OperationalError as exc:
+            folder = os.path.dirname(self.database) or "."
+            why = ("its folder does not exist" if not os.path.isdir(folder)
+                   else "check the permissions of the file and its folder")
+            raise peewee.OperationalError(
+                f"cannot open the SQLite database {self.database}: {exc} ({why})") from exc
+
     # A transaction SQLite rolled back itself -----------------------------
     # On SQLITE_FULL or an I/O error SQLite may roll the whole transaction
     # back (measured: a disk-full INSERT inside BEGIN leaves the connection

@@ -1,4 +1,4 @@
-"""Every migration of every app in setup.cfg, on both backends: up, down and
+"""Every migration of every seed app, on both backends: up, down and
 up again one step at a time, and at head the schema is exactly what the
 models create; the committed state agrees with the models (nothing left for
 ``create --auto``)."""
@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from store.config import read_settings
+from store.project import SEED_APPS
 from store.introspect import read_schema
 from store.migrate import StoreRouter, autogen, load_apps
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = list(read_settings(ROOT).apps)
+APPS = list(SEED_APPS)
 
 
 def test_apps_are_configured():
-    assert APPS, "setup.cfg [store] apps lists no app"
+    assert APPS, "store.project.SEED_APPS lists no app"
 
 
 def _app(name, db):

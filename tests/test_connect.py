@@ -355,3 +355,11 @@ def test_features(db):
         assert isinstance(db, store.database.PostgresStore)
         assert db.features.native_json and db.features.advisory_locks
     assert db.execute_sql("SELECT 1").fetchone()[0] == 1
+
+
+def test_an_unopenable_sqlite_path_is_named(tmp_path):
+    missing = tmp_path / "no" / "such" / "folder" / "app.db"
+    with pytest.raises(peewee.OperationalError) as info:
+        store.connect(f"sqlite:///{missing}")
+    assert str(missing) in str(info.value) and "folder does not exist" in str(info.value)
+    assert not missing.parent.exists()
