@@ -344,6 +344,11 @@ class _SqliteContext(Context):
     Backslash is the default escape; an ``ESCAPE`` clause is honoured
     (``ESCAPE ''``: none). Nothing here depends on a connection setting, so
     the same SQL is valid in partial indexes, index expressions and CHECKs.
+
+    ORDER BY sorts NULLs as PostgreSQL does (last ascending, first
+    descending; SQLite's own order is the reverse), so the same query pages
+    the same rows: a term of a SELECT's ORDER BY that may be NULL (anything
+    but a NOT NULL column) and names no ``nulls=`` gets PostgreSQL's.
     """
     __slots__ = ()
 
@@ -353,7 +358,28 @@ class _SqliteContext(Context):
     def sql(self, obj):
         if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
             obj = _sqlite_like(obj)
+        elif isinstance(obj, peewee.SelectBase) and getattr(obj, "_order_by", None):
+            order = [_pg_nulls(item) for item in obj._order_by]
+            if any(a is not b for a, b in zip(order, obj._order_by)):
+                obj = obj.clone()
+                obj._order_by = order
         return super().sql(obj)
+
+
+def _pg_nulls(item):
+    """An ORDER BY term with PostgreSQL's NULL placement made explicit."""
+    ordering = item if isinstance(item, peewee.Ordering) else None
+    if ordering is not None and ordering.nulls is not None:
+        return item
+    node = ordering.node if ordering is not None else item
+    field = node.unwrap() if isinstance(node, Node) else node
+    if isinstance(field, peewee.Field) and not field.null:
+        return item                                 # never NULL: nothing to place
+    if isinstance(node, (SQL, int)):                # ORDER BY 1, raw SQL: as written
+        return item
+    direction = ordering.direction if ordering is not None else "ASC"
+    return peewee.Ordering(node, direction, ordering.collation if ordering else None,
+                           nulls="LAST" if direction.upper() == "ASC" else "FIRST")
 
 
 def _glob_literal(glob: str):
