@@ -877,6 +877,16 @@ class DateField(StoreField, peewee.DateField):
             return
         raise self.invalid(f"{value!r} is not a date")
 
+    # ``field.year`` / ``month`` / ``day`` read back as int on both
+    # (PostgreSQL's date_part gives a numeric, psycopg a Decimal)
+    year = property(lambda self: _int_part(peewee.DateField.year.fget(self)))
+    month = property(lambda self: _int_part(peewee.DateField.month.fget(self)))
+    day = property(lambda self: _int_part(peewee.DateField.day.fget(self)))
+
+
+def _int_part(function):
+    return function.python_value(lambda v: None if v is None else int(v))
+
 
 # Re-exported unchanged: their behaviour is already the same on both backends.
 AutoField = peewee.AutoField

@@ -1,5 +1,6 @@
-"""ORDER BY places NULLs the same on both backends (PostgreSQL's rule: last
-ascending, first descending), so LIMIT/OFFSET pages hold the same rows."""
+"""Query results the same on both backends: ORDER BY places NULLs as
+PostgreSQL does (last ascending, first descending), so LIMIT/OFFSET pages
+hold the same rows; date parts are ints."""
 from __future__ import annotations
 
 import peewee
@@ -62,3 +63,20 @@ def test_subquery_and_union_order(ranked):
              | Ranked.select(Ranked.name, Ranked.score).where(Ranked.score > 1))
     ordered = union.order_by(peewee.SQL("score"), peewee.SQL("name"))
     assert len(list(ordered)) == 4
+
+
+class Dated(store.Model):
+    day = store.DateField(null=True)
+
+
+def test_date_parts_are_ints_on_both(db, tables):
+    """PostgreSQL's date_part returns numeric (a Decimal through psycopg)."""
+    import datetime as dt
+    tables(Dated)
+    Dated.create(day=dt.date(2024, 3, 5))
+    Dated.create(day=None)
+    rows = list(Dated.select(Dated.day.year, Dated.day.month, Dated.day.day)
+                .order_by(Dated.id).tuples())
+    assert rows == [(2024, 3, 5), (None, None, None)]
+    assert [type(v) for v in rows[0]] == [int, int, int]
+    assert Dated.select().where(Dated.day.year == 2024).count() == 1
