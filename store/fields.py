@@ -18,6 +18,7 @@ import datetime as _dt
 import decimal
 import enum
 import json
+import re
 import threading
 import uuid
 
@@ -323,7 +324,7 @@ class JSONField(StoreField, peewee.JSONField):
             raise self.invalid("NaN and Infinity are not JSON") from None
         except TypeError as exc:
             raise self.invalid(f"not JSON-serialisable: {exc}") from None
-        if "\\u0000" in text:
+        if "\\u0000" in text and _JSON_NUL.search(text):
             raise self.invalid("JSON text contains a NUL character (\\u0000)")
         return text
 
@@ -372,6 +373,11 @@ class JSONField(StoreField, peewee.JSONField):
     def store_checks(self):
         return [CheckSpec(f"{self.column_name}_json",
                           {"sqlite": f"{_quote(self.column_name)} IS NULL OR json_valid({_quote(self.column_name)})"})]
+
+
+# the escape of a NUL character: \u0000 after an even number of backslashes
+# (a string holding the six characters \u0000 is written \\u0000: no NUL)
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _is_number(value):
