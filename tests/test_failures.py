@@ -300,3 +300,15 @@ def rollback(migrator, database, fake=False):
     migrator.remove_model("child")
     migrator.remove_model("parent")
 '''
+
+
+def test_a_migration_file_that_is_not_utf8_is_named(db, tmp_path):
+    from store.migrate import App, StoreRouter
+    folder = tmp_path / "migrations" / "shop"
+    folder.mkdir(parents=True)
+    (folder / "001_initial.py").write_bytes(b"# caf\xe9\ndef migrate(m, d, fake=False):\n    pass\n")
+    with pytest.raises(store.MigrationError) as info:
+        StoreRouter(db, App("shop", [], folder)).run()
+    assert str(folder / "001_initial.py") in str(info.value) and "UTF-8" in str(info.value)
+    assert "shop_migrate_history" not in db.get_tables() or \
+        db.execute_sql("SELECT count(*) FROM shop_migrate_history").fetchone() == (0,)

@@ -78,7 +78,11 @@ def load_migration(app, name: str, folder=None) -> MigrationFile:
     if not path.is_file():
         raise MigrationError(f"{app.name}: migration file {path} not found",
                              app=app.name, migration=name)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise MigrationError(f"{app.name} {name}: cannot read {path}: {exc} (migration "
+                             f"files are UTF-8 text)", app=app.name, migration=name) from exc
     scope = {"__file__": str(path), "__name__": f"store_migration_{app.name}_{name}"}
     try:
         exec(compile(text, str(path), "exec", dont_inherit=True), scope)
