@@ -72,6 +72,7 @@ import decimal
 import enum
 import hashlib
 import json
+import os
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -858,7 +859,8 @@ def dump_database(db, apps, directory, *, batch_size=DEFAULT_BATCH_SIZE,
         _check_models(db, app, plans[app.name], "database")
     bindings = _Bindings(apps)
     report = TransferReport()
-    scratch = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
+    _sweep_stale_scratch(directory)
+    scratch = directory.parent / f".{directory.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     manifest = {"format": DUMP_FORMAT, "version": DUMP_VERSION,
                 "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "backend": db.features.name, "apps": {}}
@@ -887,6 +889,22 @@ def dump_database(db, apps, directory, *, batch_size=DEFAULT_BATCH_SIZE,
     finally:
         bindings.restore()
     return report
+
+
+def _sweep_stale_scratch(directory: Path) -> None:
+    """Remove what a killed dump into ``directory`` left: its scratch folder
+    ``.<name>.<pid>.<hex>.tmp``, when that process is gone (a running dump's
+    is kept)."""
+    for stale in directory.parent.glob(f".{directory.name}.*.*.tmp"):
+        pid = stale.name[len(directory.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass                              # alive, another user's
 
 
 def _dump_table(db, table, path, bindings, batch_size, progress) -> Checksum:

@@ -312,3 +312,22 @@ def test_a_migration_file_that_is_not_utf8_is_named(db, tmp_path):
     assert str(folder / "001_initial.py") in str(info.value) and "UTF-8" in str(info.value)
     assert "shop_migrate_history" not in db.get_tables() or \
         db.execute_sql("SELECT count(*) FROM shop_migrate_history").fetchone() == (0,)
+
+
+def test_a_killed_dumps_scratch_folder_is_swept(db, tmp_path):
+    """kill -9 during dump leaves .<name>.<pid>.<hex>.tmp beside the target;
+    the next dump there removes it when that process is gone, keeps a live one."""
+    import os
+    import subprocess
+    import sys
+    app = load_app("pricing")
+    runner.migrate(db, [app])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".dump.{gone}.deadbeef.tmp"
+    live = tmp_path / f".dump.{os.getpid()}.cafecafe.tmp"
+    (stale / "pricing").mkdir(parents=True)
+    live.mkdir()
+    dump_database(db, [app], tmp_path / "dump")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "dump" / "manifest.json").is_file()
