@@ -52,9 +52,18 @@ def _report(report, verb):
                f"app{'s' if apps != 1 else ''}; counts and checksums match")
 
 
-def _open(url):
+def _open(url, *, must_exist=False):
+    """The database of ``url``, connected. ``must_exist``: a SQLite file
+    that is not there is an error naming it (a source is read, never made)."""
     from .database import open_database
-    db = open_database(url)
+    from .url import parse_url
+    parsed = parse_url(url)
+    if must_exist and parsed.backend == "sqlite" and not parsed.is_memory:
+        from pathlib import Path
+        if not Path(parsed.database).is_file():
+            raise click.UsageError(f"the source SQLite database {parsed.database} does not "
+                                   f"exist (nothing was created)")
+    db = open_database(parsed)
     db.connect(reuse_if_open=True)
     return db
 
@@ -76,7 +85,7 @@ def copy(ctx, source_url, target_url, app_names, truncate, batch_size, quiet):
     migrations is migrated first; any failure leaves the target as it was."""
     from .transfer import copy_database
     apps = _apps(ctx, app_names)
-    source = _open(source_url)
+    source = _open(source_url, must_exist=True)
     try:
         target = _open(target_url)
         try:

@@ -331,3 +331,14 @@ def test_a_killed_dumps_scratch_folder_is_swept(db, tmp_path):
     dump_database(db, [app], tmp_path / "dump")
     assert not stale.exists() and live.exists()
     assert (tmp_path / "dump" / "manifest.json").is_file()
+
+
+def test_copy_from_a_missing_sqlite_source_creates_nothing(db, backend_url, tmp_path):
+    from click.testing import CliRunner
+    from store.cli import main
+    missing = tmp_path / "nowhere.db"
+    result = CliRunner().invoke(main, ["copy", f"sqlite:///{missing}", backend_url,
+                                       "--app", "pricing", "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert str(missing) in result.output and "does not exist" in result.output
+    assert not missing.exists()
