@@ -218,6 +218,12 @@ def migrate(ctx: Context, app, to, fake, force, namespace, quiet):
     if to and not app:
         raise ConfigError("--to needs an APP")
     apps = ctx.apps(app, namespace)
+    if to:                                   # before the database is opened (or made)
+        from .migrate.runner import migration_names
+        known = migration_names(apps[0].migrations_dir)
+        if to not in known:
+            raise ConfigError(f"{apps[0].name}: no migration named {to!r}; known: "
+                              f"{', '.join(known) or 'none'}")
     db = ctx.open()
     click.echo(f"database: {db.url.masked()} ({ctx.source})")
     if not apps:

@@ -342,3 +342,15 @@ def test_copy_from_a_missing_sqlite_source_creates_nothing(db, backend_url, tmp_
     assert result.exit_code == 2, result.output
     assert str(missing) in result.output and "does not exist" in result.output
     assert not missing.exists()
+
+
+def test_migrate_to_an_unknown_name_creates_nothing(backend_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from store.cli import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "setup.cfg").write_text("[store]\napps = pricing\n")
+    url = backend_url if "postgresql" in backend_url else f"sqlite:///{tmp_path / 'x.db'}"
+    result = CliRunner().invoke(main, ["-d", url, "migrate", "pricing", "--to", "bad"])
+    assert result.exit_code == 2, result.output
+    assert "no migration named 'bad'" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["setup.cfg"]
