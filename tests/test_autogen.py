@@ -432,3 +432,117 @@ def test_every_field_type_and_a_composite_key(db, tmp_path, prove_on):
     db.bind_models([Every, Pair])
     row.delete_instance()                       # cascades again
     assert Pair.select().count() == 0
+
+
+# --- issue 12: removing models, dropped NOT NULL columns -------------------------------
+
+class RpParent(store.Model):
+    name = store.CharField(max_length=20)
+
+    class Meta:
+        table_name = "rp_parent"
+
+
+class RpOther(store.Model):
+    qty = store.IntegerField(index=True)
+    parent = store.ForeignKeyField(RpParent, on_delete="CASCADE")
+    day = store.DateField()
+
+    class Meta:
+        table_name = "rp_other"
+
+
+class RpNew(store.Model):
+    parent = store.ForeignKeyField(RpParent, null=True)
+    label = store.CharField(max_length=10, index=True)
+
+    class Meta:
+        table_name = "rp_new"
+
+
+def test_remove_a_model_with_indexes_and_add_one_with_a_foreign_key(db, tmp_path, prove_on):
+    """Dropping a table with an index and a foreign key (and so its FK index)
+    beside a new table with a foreign key to a kept one: a file that loads,
+    proves, and gives the indexes back on rollback."""
+    app = make_app(tmp_path, [RpParent, RpOther])
+    autogen.create(app, "initial", backends=prove_on)
+    StoreRouter(db, app).run()
+    db.bind_models([RpParent, RpOther])
+    parent = RpParent.create(name="p")
+    RpOther.create(qty=3, parent=parent, day="2024-01-02")
+    before = live(db, app)
+    app2 = make_app(tmp_path, [RpParent, RpNew])
+    created = autogen.create(app2, "swap", backends=prove_on)
+    assert created.plan.summary[:3] == ["drop index ix_rp_other_parent_id on rp_other",
+                                        "drop index ix_rp_other_qty on rp_other",
+                                        "drop table rp_other"]
+    router = StoreRouter(db, app2)
+    router.run()
+    assert _normalised(live(db, app2)).diff(
+        _normalised(models_schema(db, [RpParent, RpNew]))) == []
+    router.rollback(1)
+    assert _normalised(live(db, app2)).diff(_normalised(before)) == []
+    assert db.execute_sql("SELECT name FROM rp_parent").fetchall() == [("p",)]
+
+
+class RpOtherNoDay(store.Model):
+    qty = store.IntegerField(index=True)
+    parent = store.ForeignKeyField(RpParent, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "rp_other"
+
+
+def test_dropped_not_null_column_needs_a_restore_rule(db, tmp_path, prove_on):
+    """A NOT NULL column without a default and without an obvious restore
+    value (a date) is only dropped with a restore rule for its rollback;
+    asked for like a rename, and then rolled back with rows present."""
+    app = make_app(tmp_path, [RpParent, RpOther])
+    autogen.create(app, "initial", backends=prove_on)
+    StoreRouter(db, app).run()
+    db.bind_models([RpParent, RpOther])
+    parent = RpParent.create(name="p")
+    RpOther.create(qty=3, parent=parent, day="2024-01-02")
+    app2 = make_app(tmp_path, [RpParent, RpOtherNoDay])
+    with pytest.raises(ConfigError, match=r"--fill rp_other.day=EXPR") as info:
+        autogen.create(app2, "no_day", backends=prove_on)
+    assert "datetime.date(1970, 1, 1)" in str(info.value)
+    assert not (app.migrations_dir / "002_no_day.py").exists()
+    created = autogen.create(app2, "no_day", backends=prove_on,
+                             fills={("rp_other", "day"): "datetime.date(2000, 1, 1)"})
+    assert "fill=datetime.date(2000, 1, 1))  # restore rule" in created.source
+    router = StoreRouter(db, app2)
+    router.run()
+    router.rollback(1)
+    got = db.execute_sql("SELECT qty, day FROM rp_other").fetchall()
+    assert [(q, str(d)) for q, d in got] == [(3, "2000-01-01")]
+
+
+class RpOtherNullableDay(store.Model):
+    qty = store.IntegerField(index=True)
+    parent = store.ForeignKeyField(RpParent, on_delete="CASCADE")
+    day = store.DateField(null=True)
+
+    class Meta:
+        table_name = "rp_other"
+
+
+def test_made_nullable_then_rolled_back_with_nulls_needs_a_restore_rule(db, tmp_path,
+                                                                        prove_on):
+    app = make_app(tmp_path, [RpParent, RpOther])
+    autogen.create(app, "initial", backends=prove_on)
+    StoreRouter(db, app).run()
+    app2 = make_app(tmp_path, [RpParent, RpOtherNullableDay])
+    with pytest.raises(ConfigError, match=r"--fill rp_other.day=EXPR"):
+        autogen.create(app2, "nullable_day", backends=prove_on)
+    created = autogen.create(app2, "nullable_day", backends=prove_on,
+                             fills={("rp_other", "day"): "datetime.date(2000, 1, 1)"})
+    assert "fill=datetime.date(2000, 1, 1))  # restore rule" in created.source
+    router = StoreRouter(db, app2)
+    router.run()
+    db.bind_models([RpParent, RpOtherNullableDay])
+    parent = RpParent.create(name="p")
+    RpOtherNullableDay.create(qty=1, parent=parent, day=None)
+    router.rollback(1)
+    assert [str(d) for (d,) in db.execute_sql("SELECT day FROM rp_other").fetchall()] == \
+        ["2000-01-01"]

@@ -82,13 +82,18 @@ def _fk_targets(source):
     return [m.group(1)] if m and m.group(1) != "self" else []
 
 
-def compare(old: dict, new: dict, *, renames=None, ask=None) -> Plan:
+def compare(old: dict, new: dict, *, renames=None, ask=None, fills=None) -> Plan:
     """The operations from ``old`` to ``new`` (states from ``state.py``).
 
     ``renames``: ``{(table, old_field): new_field}`` hints. ``ask(table,
     old, new) -> bool`` decides a rename candidate nobody hinted; without
-    ``ask`` such a candidate is an error that says how to hint it."""
+    ``ask`` such a candidate is an error that says how to hint it.
+    ``fills``: ``{(table, field): python_source}``, the restore rule of a
+    dropped NOT NULL field without a default (the value its rollback gives
+    existing rows); one that has no obvious rule and none given is an error
+    that says how to give it."""
     renames = dict(renames or {})
+    fills = dict(fills or {})
     ot, nt = old["tables"], new["tables"]
     phases = {k: [] for k in ("drop_index", "drop_check", "drop_field", "drop_table",
                               "create_table", "field", "add_check", "add_index")}
@@ -100,6 +105,9 @@ def compare(old: dict, new: dict, *, renames=None, ask=None) -> Plan:
 
     for table in reversed(list(ot)):
         if table not in nt:
+            # its indexes first: their inverses re-create them after the table
+            for ix in ot[table]["indexes"]:
+                phases["drop_index"].append(_index_op(table, ix, add=False))
             phases["drop_table"].append(_table_op(table, ot[table], "old", drop=True))
     for table, t in nt.items():
         if table not in ot:
@@ -130,7 +138,7 @@ def compare(old: dict, new: dict, *, renames=None, ask=None) -> Plan:
         if a["meta"] != b["meta"]:
             raise ConfigError(f"{table}: Meta options changed ({a['meta']} -> {b['meta']}); "
                               f"write that migration by hand")
-        _field_ops(table, a, b, renames, ask, phases)
+        _field_ops(table, a, b, renames, ask, phases, fills)
 
     ops = [op for phase in phases.values() for op in phase]
     return Plan(ops, old, new)
@@ -141,7 +149,28 @@ def _pk_fields(t):
             or f["source"].startswith(("store.AutoField(", "store.BigAutoField("))]
 
 
-def _field_ops(table, a, b, renames, ask, phases):
+def fill_question(table, name, source) -> ConfigError:
+    return ConfigError(
+        f"{table}: field {name!r} (NOT NULL, no default) is dropped or made nullable, and "
+        f"its rollback must give every existing row (a NULL) a value. Pass "
+        f"--fill {table}.{name}=EXPR, a Python expression of that value (e.g. "
+        f"--fill {table}.{name}=\"{_fill_example(source)}\"), or first give the field "
+        f"null=True or a default")
+
+
+def _fill_example(source):
+    for marker, example in (("DateTime", "datetime.datetime(1970, 1, 1)"),
+                            ("DateField(", "datetime.date(1970, 1, 1)"),
+                            ("TimeField(", "datetime.time(0, 0)"),
+                            ("UUIDField(", "uuid.UUID(int=0)"),
+                            ("ForeignKeyField(", "1"), ("EnumField(", "'a'")):
+        if marker in source:
+            return example
+    return "0"
+
+
+def _field_ops(table, a, b, renames, ask, phases, fills=None):
+    fills = {} if fills is None else fills
     fa, fb = _fields(a), _fields(b)
     removed = [n for n in fa if n not in fb]
     added = [n for n in fb if n not in fa]
@@ -174,8 +203,9 @@ def _field_ops(table, a, b, renames, ask, phases):
                 f"rename field {table}.{old_name} -> {new_name}", needs_old, needs_old))
             if _unrenamed(src) != _unrenamed(old_src):
                 phases["field"].append(Op(
-                    f"migrator.alter_field({table!r}, {new_name!r}, {src}, old={old_src})",
-                    f"migrator.alter_field({table!r}, {new_name!r}, {old_src}, old={src})",
+                    f"migrator.alter_field({table!r}, {new_name!r}, {src}, old={old_src})"
+                    + _narrowing_note(old_src, src),
+                    _alter_down(table, new_name, old_name, src, old_src, b, fills),
                     f"alter field {table}.{new_name}", needs_new + needs_old,
                     needs_new + needs_old))
             break
@@ -185,7 +215,9 @@ def _field_ops(table, a, b, renames, ask, phases):
         down = f"migrator.add_field({table!r}, {name!r}, {src})"
         note = ""
         if not re.search(r"\b(null=True|default=|server_default=)", src):
-            fill = _restore_value(src)
+            fill = fills.pop((table, name), None) or _restore_value(src)
+            if fill is None:
+                raise fill_question(table, name, src)
             down = (f"migrator.add_field({table!r}, {name!r}, {src}, fill={fill})"
                     f"  # restore rule: the value rows get back; edit it")
             note = f" (its rollback restores rows with {fill}: edit the rule if needed)"
@@ -203,8 +235,9 @@ def _field_ops(table, a, b, renames, ask, phases):
             needs = ([("new", t, False) for t in _fk_targets(src)]
                      + [("old", t, False) for t in _fk_targets(old_src)])
             phases["field"].append(Op(
-                f"migrator.alter_field({table!r}, {name!r}, {src}, old={old_src})",
-                f"migrator.alter_field({table!r}, {name!r}, {old_src}, old={src})",
+                f"migrator.alter_field({table!r}, {name!r}, {src}, old={old_src})"
+                + _narrowing_note(old_src, src),
+                _alter_down(table, name, name, src, old_src, b, fills),
                 f"alter field {table}.{name}", needs, needs))
     for name in added:
         src = _self_ref(fb[name]["source"], cls_b)
@@ -218,6 +251,48 @@ def _field_ops(table, a, b, renames, ask, phases):
             f"add field {table}.{name}{note}", needs, needs))
 
 
+def _alter_down(table, name, old_name, src, old_src, b, fills):
+    """The rollback of ``alter_field``: back to ``old_src``. When that makes
+    the column NOT NULL again (no default), rows given NULL in between need a
+    value: a restore rule, as for a dropped column (``fills`` or asked)."""
+    down = f"migrator.alter_field({table!r}, {name!r}, {old_src}, old={src}"
+    note = _narrowing_note(src, old_src)
+    if _nullable(src) and not _nullable(old_src) and not _defaulted(old_src) \
+            and name not in (b["primary_key"] or []):     # PostgreSQL refuses those
+        fill = (fills.pop((table, old_name), None) or fills.pop((table, name), None)
+                or _restore_value(old_src))
+        if fill is None:
+            raise fill_question(table, old_name, old_src)
+        down += f", fill={fill}"
+        note = note or "  # restore rule: the value NULLs get back; edit it"
+    return down + ")" + note
+
+
+def _nullable(source):
+    return re.search(r"\bnull=True", source) is not None
+
+
+def _defaulted(source):
+    return re.search(r"\b(default=|server_default=)", source) is not None
+
+
+def _narrowing_note(old_src, new_src):
+    """A comment on an alter_field that may not keep every value: it refuses
+    them (ddl.BaseDDL.narrow) unless the option written in the note is added."""
+    def number(src, key):
+        m = re.search(rf"\b{key}=(\d+)", src)
+        return int(m.group(1)) if m else None
+    old_len, new_len = number(old_src, "max_length"), number(new_src, "max_length")
+    if new_len is not None and (old_len is None or old_len > new_len) \
+            and "CharField(" in new_src:
+        return (f"  # texts longer than {new_len} are refused; truncate=True cuts them")
+    old_places, new_places = number(old_src, "decimal_places"), number(new_src, "decimal_places")
+    if new_places is not None and old_places is not None and old_places > new_places:
+        return (f"  # values with more than {new_places} decimal place(s) are refused; "
+                f"round=True rounds them")
+    return ""
+
+
 _RESTORE = [("CharField(", "''"), ("TextField(", "''"), ("BooleanField(", "False"),
             ("IntegerField(", "0"), ("FloatField(", "0.0"), ("DoubleField(", "0.0"),
             ("DecimalField(", "decimal.Decimal('0')"), ("JSONField(", "{}")]
@@ -226,10 +301,12 @@ _RESTORE = [("CharField(", "''"), ("TextField(", "''"), ("BooleanField(", "False
 def _restore_value(source):
     """The value a rolled-back drop of a NOT NULL column without a default
     gives existing rows, written into the migration for review."""
+    if "ForeignKeyField(" in source or "EnumField(" in source:
+        return None
     for marker, value in _RESTORE:
         if marker in source:
             return value
-    return "peewee.SQL('NULL')"
+    return None
 
 
 def _unrenamed(source):
@@ -340,10 +417,32 @@ def _classes(needs, old, new):
     return out
 
 
+def _class_name(source):
+    return re.match(r"\s*class (\w+)\(", source).group(1)
+
+
+def _shared(up_classes, down_classes):
+    """The classes both functions need with the same source: defined once,
+    at module level. A module-level class may only name module-level
+    classes, so one whose foreign-key target is not shared stays local."""
+    down_sources = {src for _, src in down_classes}
+    shared = {_class_name(src): (k, src) for k, src in up_classes if src in down_sources}
+    changed = True
+    while changed:
+        changed = False
+        local = {_class_name(src) for _, src in up_classes + down_classes} - set(shared)
+        for name, (_k, src) in list(shared.items()):
+            if any(t in local for t in re.findall(r"ForeignKeyField\((\w+)", src)):
+                del shared[name]
+                changed = True
+    items = [item for item in up_classes if _class_name(item[1]) in shared]
+    return items, {_class_name(src) for _, src in items}
+
+
 def _function(header, calls, classes, shared):
     lines = [header]
     for key, source in classes:
-        if key not in shared:
+        if _class_name(source) not in shared:
             lines += [source, ""]
     lines += [f"    {call}" for call in calls] or ["    pass"]
     return "\n".join(lines)
@@ -368,10 +467,7 @@ def render(plan: Plan, name: str, imports=()) -> str:
               f'{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.\n\n{summary}\n"""\n')
     up_classes = _classes(up_needs, plan.old, plan.new)
     down_classes = _classes(down_needs, plan.old, plan.new)
-    # classes both functions need, in the same version, are defined once
-    down_keys = {key for key, _ in down_classes}
-    shared = [(k, src) for k, src in up_classes if k in down_keys]
-    shared_keys = {k for k, _ in shared}
+    shared, shared_keys = _shared(up_classes, down_classes)
     code = []
     if shared:
         code.append("# The models as this migration knows them (frozen: later changes to the")
@@ -498,10 +594,17 @@ def _apply_models(db, models):
 
 
 def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
-          backends: dict) -> None:
+          backends: dict, new: dict | None = None, plan: Plan | None = None) -> None:
     """Raise MigrationError unless the migration ``source`` takes the
     previous head to the models' schema and back, on every backend given
-    (``{"sqlite": None, "postgresql": url}``)."""
+    (``{"sqlite": None, "postgresql": url}``).
+
+    With rows: before the new migration runs, every table of the previous
+    head gets generated rows (``seed_rows``: parents and children, the
+    longest text, the largest number, NULLs where allowed); after it, every
+    surviving value must read back through the new models as they say
+    (``expected_rows``), and after its rollback as it was; and the values
+    read must be the same on every backend."""
     from ..introspect import read_schema
     from .apps import App
     from .runner import StoreRouter
@@ -513,11 +616,16 @@ def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
             shutil.copy(Path(migrations_dir) / f"{existing}.py", work / f"{existing}.py")
         trial = App(app.name, app.models, work)
         history = trial.history_table
+        new = models_state(app) if new is None else new
+        renames = _renamed(plan) if plan is not None else {}
+        old_models, new_models = state_models(old, "old"), state_models(new, "new")
+        seen = {}
         for backend, url in backends.items():
             where = f"{app.name} {new_name} on {backend}"
             with Scratch(backend, url) as db, Scratch(backend, url) as ref:
-                router = StoreRouter(db, trial)
-                router.run()
+                # the previous head, with the previous models (the runner's
+                # checks of the models must see the schema they belong to)
+                StoreRouter(db, App(app.name, list(old_models.values()), work)).run()
                 previous = read_schema(db, exclude={history})
                 if old["tables"]:
                     squash = render(compare(st.empty_state(), old), "state", imports=old.get("imports", ()))
@@ -528,15 +636,25 @@ def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
                         raise MigrationError(
                             f"{where}: the committed state.json does not match what the "
                             f"existing migrations build:\n{drift}", app=app.name)
-                (work / f"{new_name}.py").write_text(source, encoding="utf-8")
-                router = StoreRouter(db, trial)
-                router.run()
-                after = read_schema(db, exclude={history})
                 for table in list(read_schema(ref).tables):
                     ref.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE'
                                     if backend == "postgresql" else f'DROP TABLE IF EXISTS "{table}"')
                 _apply_models(ref, app.models)
                 wanted = read_schema(ref, exclude={history})
+                seed_rows(db, _bound(db, old_models), ref, _bound(ref, new_models), renames,
+                          skip=_unfillable(plan))
+                before = read_rows(old_models)
+                (work / f"{new_name}.py").write_text(source, encoding="utf-8")
+                router = StoreRouter(db, trial)
+                router.run()
+                after = read_schema(db, exclude={history})
+                moved = read_rows(_bound(db, new_models))
+                wrong = _compare_rows(moved, expected_rows(before, old_models, new_models,
+                                                           renames))
+                if wrong:
+                    raise MigrationError(
+                        f"{where}: with rows, the migration does not keep every value:\n  "
+                        + "\n  ".join(wrong[:20]), app=app.name, migration=new_name)
                 diff = _normalised(after).diff(_normalised(wanted))
                 if diff:
                     raise MigrationError(
@@ -549,7 +667,22 @@ def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
                     raise MigrationError(
                         f"{where}: the rollback does not restore the previous schema:\n{diff}",
                         app=app.name, migration=new_name)
+                restored = read_rows(_bound(db, old_models))
+                wrong = _compare_rows(restored, _kept(before, old, new, renames))
+                if wrong:
+                    raise MigrationError(
+                        f"{where}: with rows, the rollback does not give the rows back:\n  "
+                        + "\n  ".join(wrong[:20]), app=app.name, migration=new_name)
+                seen[backend] = (before, moved, restored)
                 (work / f"{new_name}.py").unlink()
+        if len(seen) > 1:
+            (first, a), *others = seen.items()
+            for backend, b in others:
+                if a != b:
+                    raise MigrationError(
+                        f"{app.name} {new_name}: with rows, {first} and {backend} read "
+                        f"different values (before, after, rolled back):\n{a}\n{b}",
+                        app=app.name, migration=new_name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -572,20 +705,20 @@ class Created:
     source: str = ""
 
 
-def create(app, name: str, *, backends: dict, renames=None, ask=None,
+def create(app, name: str, *, backends: dict, renames=None, ask=None, fills=None,
            write=True) -> Created:
     """Compare, render, prove and write ``migrations/<app>/NNN_name.py`` and
     the new ``state.json``. With no changes nothing is written."""
     migrations_dir = Path(app.migrations_dir)
     old = st.load_state(migrations_dir)
     new = models_state(app)
-    plan = compare(old, new, renames=renames, ask=ask)
+    plan = compare(old, new, renames=renames, ask=ask, fills=fills)
     if not plan:
         return Created(None, plan)
     new_name = next_name(migrations_dir, name)
     source = render(plan, new_name, imports=list(new.get("imports", ())) + list(old.get("imports", ())))
     compile(source, new_name, "exec")
-    prove(app, migrations_dir, new_name, source, old, backends)
+    prove(app, migrations_dir, new_name, source, old, backends, new=new, plan=plan)
     path = migrations_dir / f"{new_name}.py"
     if write:
         migrations_dir.mkdir(parents=True, exist_ok=True)
@@ -620,3 +753,334 @@ def live_drift(db, app):
             _apply_models(scratch, app.models)
             wanted = read_schema(scratch)
     return [], _normalised(live).diff(_normalised(wanted))
+
+
+# --- the proof with rows -------------------------------------------------------------
+
+def state_models(state: dict, label="state") -> dict:
+    """``{table: model class}`` of ``state`` (the frozen classes a squash
+    migration of it defines), unbound."""
+    if not state["tables"]:
+        return {}
+    source = render(compare(st.empty_state(), state), label,
+                    imports=state.get("imports", ()))
+    scope = {"__name__": f"store_state_{label}"}
+    exec(compile(source, f"<{label}>", "exec"), scope)
+    return {table: scope[t["model"]] for table, t in state["tables"].items()}
+
+
+def _renamed(plan):
+    """``{(table, old_field): new_field}`` of the plan's renames."""
+    out = {}
+    for line in plan.summary:
+        m = re.match(r"rename field (\w+)\.(\w+) -> (\w+)", line)
+        if m:
+            out[(m.group(1), m.group(2))] = m.group(3)
+    return out
+
+
+def _kind(field):
+    """What a value of ``field`` is, for generating and converting."""
+    import peewee
+    from .. import fields as sf
+    for cls, kind in ((peewee.ForeignKeyField, "fk"), (sf.EnumField, "enum"),
+                      (sf.DecimalField, "decimal"), (sf.UUIDField, "uuid"),
+                      (sf.DateTimeTZField, "datetimetz"), (peewee.BooleanField, "bool"),
+                      (peewee.AutoField, "auto"), (peewee.BigAutoField, "auto"),
+                      (peewee.SmallIntegerField, "small"), (peewee.BigIntegerField, "big"),
+                      (peewee.IntegerField, "int"), (peewee.FloatField, "float"),
+                      (peewee.CharField, "char"), (peewee.TextField, "text"),
+                      (peewee.DateTimeField, "datetime"), (peewee.DateField, "date"),
+                      (peewee.TimeField, "time"), (sf.JSONField, "json")):
+        if isinstance(field, cls):
+            return kind
+    return None
+
+
+_INT_MAX = {"small": 2 ** 15 - 1, "int": 2 ** 31 - 1, "big": 2 ** 63 - 1}
+
+
+def _convert(new, value):
+    """``value`` (as the previous field held it) read through the new field,
+    as the models say a converted value reads: the same number, the same
+    text, the same member by value."""
+    import decimal
+    kind = _kind(new)
+    if value is None:
+        return None
+    if kind == "decimal":
+        return decimal.Decimal(value).quantize(decimal.Decimal(1).scaleb(-new.decimal_places))
+    if kind in ("int", "small", "big"):
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "enum":
+        return new.enum_class(getattr(value, "value", value))
+    if kind in ("char", "text"):
+        return getattr(value, "value", value)
+    return value
+
+
+def _candidates(old, new, i, parents):
+    """Values for row ``i`` of a column: the edge one first (the longest
+    text, the largest number, NULL where allowed), then plain ones. ``new``:
+    the field this column becomes (None when it goes): the values fit both."""
+    import datetime as _dt
+    import decimal
+    kind = _kind(old)
+    news = [f for f in (new if isinstance(new, list) else [new]) if f is not None]
+    both = [old] + news
+    nullable = all(f.null for f in both)
+    if kind == "auto" or getattr(old, "auto_now", False):
+        return []
+    if kind == "fk":
+        rows = parents.get(old.rel_model._meta.table_name) or []
+        values = [rows[i % len(rows)]] if rows else []
+        return ([None] if nullable and i == 1 else []) + values + ([None] if nullable else [])
+    edge, plain = [], []
+    if kind in ("char", "text"):
+        lengths = [f.max_length for f in both if _kind(f) == "char" and f.max_length]
+        n = min(lengths) if lengths else 200
+        if all(_kind(f) in ("char", "text") for f in both):
+            edge = [str(i % 10) + "é" * (n - 1)]
+        plain = [f"v{i}"[:n]]
+    elif kind == "enum":
+        values = [m.value for m in old.enum_class]
+        for new in news:
+            if _kind(new) == "enum":
+                values = [v for v in values if v in {m.value for m in new.enum_class}]
+            elif _kind(new) == "char":
+                values = [v for v in values if len(v) <= (new.max_length or 255)]
+        edge = [old.enum_class(values[(i + 1) % len(values)])] if values else []
+        plain = [old.enum_class(values[0])] if values else []
+    elif kind in ("decimal", "int", "small", "big"):
+        nums = [f for f in both if _kind(f) in ("decimal", "int", "small", "big")]
+        if len(nums) == len(both):
+            places = min(f.decimal_places if _kind(f) == "decimal" else 0 for f in nums)
+            top = min((decimal.Decimal(10) ** (f.max_digits - f.decimal_places)
+                       if _kind(f) == "decimal" else decimal.Decimal(_INT_MAX[_kind(f)] + 1))
+                      for f in nums)
+            big = top - decimal.Decimal(1).scaleb(-places)
+            if places == 0:
+                big = int(big)
+            edge = [big if i % 2 == 0 else -big]
+            plain = [decimal.Decimal(i + 1).scaleb(-places) if places else i + 1]
+            if kind != "decimal":
+                edge = [int(v) for v in edge]
+                plain = [int(v) for v in plain]
+        else:
+            plain = [i + 1]
+    elif kind == "float":
+        edge = [1.7976931348623157e308 if i % 2 == 0 else -2.5e-300] \
+            if all(_kind(f) == "float" for f in both) else []
+        plain = [i + 0.5]
+    elif kind == "bool":
+        plain = [i % 2 == 0]
+    elif kind == "uuid":
+        plain = [uuid.UUID(int=i + 1)]
+    elif kind == "datetimetz":
+        edge = [_dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=_dt.timezone.utc)]
+        plain = [_dt.datetime(2024, 2, 29, 12, 30, i % 60, 123456,
+                               tzinfo=_dt.timezone.utc)]
+    elif kind == "datetime":
+        plain = [_dt.datetime(2024, 2, 29, 12, 30, i % 60, 123456)]
+    elif kind == "date":
+        edge = [_dt.date(9999, 12, 31)]
+        plain = [_dt.date(2024, 1 + i % 12, 1 + i % 28)]
+    elif kind == "time":
+        edge = [_dt.time(23, 59, 59, 999999)]
+        plain = [_dt.time(12, i % 60, 0)]
+    elif kind == "json":
+        edge = [{"k": [1, 2.5, None, True], "s": "é\\\"'", "n": {"deep": [i]}}]
+        plain = [[i]]
+    if any(not _comparable(old, new) for new in news):
+        edge, plain = [], []          # another kind: converted by a cast; not compared
+        if not nullable:
+            return [_candidates(old, None, i, parents)[-1]]
+    if nullable and i == 1:
+        return [None] + edge + plain
+    return edge + plain + ([None] if nullable else [])
+
+
+def seed_rows(db, models: dict, ref, future: dict, renames: dict, skip=(), rows=3,
+              first=0) -> dict:
+    """Insert ``rows`` generated rows into every table of ``models`` on
+    ``db`` (parents first), each valid for the previous models and, as it
+    will be converted, for the models it becomes: every row is also written,
+    converted, through ``future`` (``{table: model}`` bound to ``ref``, a
+    scratch database of the new models), and a row either refuses is retried
+    with plain values, then left out (the same on every backend). With
+    ``ref`` None the values only fit ``future`` (nothing is written there;
+    a list of such dicts, with a list of ``renames`` one each: all of them).
+    Primary keys are explicit, so both backends number the rows alike. Tables in
+    ``skip`` get no rows; ``first``: the number of the first row (an
+    autoincrement key is that number plus one). Returns ``{table: [primary
+    key]}``."""
+    import peewee
+    keys, new_keys = {}, {}
+    for table, model in models.items():
+        target = None if isinstance(future, list) else future.get(table)
+        target_fields = target._meta.fields if target is not None else {}
+        if ref is None:            # ``future``: models the values must fit, no more
+            target = None
+            many = isinstance(future, list)
+            fits = [(m[table]._meta.fields, r) for m, r in
+                    zip(future if many else [future], renames if many else [renames])
+                    if table in m]
+        keys[table] = []
+        if table in skip:
+            continue
+        for i in range(first, first + rows):
+            for attempt in (0, 1):
+                data = {}
+                for name, field in model._meta.fields.items():
+                    new_name = (name if ref is None else
+                                renames.get((table, name), name))
+                    if isinstance(field, (peewee.AutoField, peewee.BigAutoField)):
+                        data[name] = i + 1
+                        continue
+                    shape = ([f.get(r.get((table, name), name)) for f, r in fits]
+                             if ref is None else target_fields.get(new_name))
+                    values = _candidates(field, shape, i, keys)
+                    if values:
+                        data[name] = values[0] if attempt == 0 else values[-1]
+                try:
+                    with db.atomic():
+                        obj = model.create(**data)
+                        if target is not None:
+                            with ref.atomic():
+                                target.create(**_converted(model, target, table, obj,
+                                                           renames, i, new_keys))
+                except Exception:          # a CHECK, a unique index, a validation
+                    continue
+                pk = model._meta.primary_key
+                key = (tuple(obj.__data__.get(f) for f in pk.field_names)
+                       if isinstance(pk, peewee.CompositeKey) else obj._pk)
+                keys[table].append(key)
+                new_keys.setdefault(table, []).append(key)
+                break
+    return keys
+
+
+def _converted(model, target, table, obj, renames, i, new_keys):
+    """The row ``obj`` as the new model ``target`` would hold it."""
+    import peewee
+    out = {}
+    for name, field in model._meta.fields.items():
+        new = target._meta.fields.get(renames.get((table, name), name))
+        if new is None or getattr(field, "auto_now", False):
+            continue
+        value = obj.__data__.get(name)
+        if _comparable(field, new):
+            out[new.name] = _convert(new, value)
+        elif isinstance(field, (peewee.AutoField, peewee.BigAutoField,
+                                peewee.ForeignKeyField)):
+            out[new.name] = value
+    for name, new in target._meta.fields.items():
+        if name in out or new.null or new.default is not None or isinstance(
+                new, (peewee.AutoField, peewee.BigAutoField)):
+            continue
+        values = _candidates(new, None, i, new_keys)
+        if values:
+            out[name] = values[-1]
+    return out
+
+
+def _comparable(old, new):
+    """Whether a value of ``old`` converts to ``new`` as the models say (the
+    same kind, text to text, a number to an exact number)."""
+    a, b = _kind(old), _kind(new)
+    return (a == b or {a, b} <= {"char", "text", "enum"}
+            or {a, b} <= {"int", "small", "big", "decimal"}) and a not in (None, "auto")
+
+
+def read_rows(models: dict) -> dict:
+    """``{table: {primary key: {field: value}}}`` read through ``models``."""
+    import peewee
+    out = {}
+    for table, model in models.items():
+        pk = model._meta.primary_key
+        names = list(model._meta.fields)
+        got = {}
+        for obj in model.select():
+            key = (tuple(obj.__data__.get(f) for f in pk.field_names)
+                   if isinstance(pk, peewee.CompositeKey) else obj._pk)
+            got[_hashable(key)] = {n: obj.__data__.get(n) for n in names
+                                   if not getattr(model._meta.fields[n], "auto_now", False)}
+        out[table] = got
+    return out
+
+
+def _hashable(key):
+    return key if not isinstance(key, dict) else tuple(sorted(key.items()))
+
+
+def expected_rows(before: dict, old_models: dict, new_models: dict, renames: dict) -> dict:
+    """What ``before`` (read through the previous models) reads through the
+    new ones: surviving tables and columns, each value converted."""
+    out = {}
+    for table, rows in before.items():
+        if table not in new_models:
+            continue
+        fields = new_models[table]._meta.fields
+        want = {}
+        for key, row in rows.items():
+            values = {}
+            for name, value in row.items():
+                new_name = renames.get((table, name), name)
+                new = fields.get(new_name)
+                if new is None or not _comparable(old_models[table]._meta.fields[name], new):
+                    continue
+                values[new_name] = _convert(new, value)
+            want[key] = values
+        out[table] = want
+    return out
+
+
+def _unfillable(plan):
+    """Tables the plan adds a NOT NULL column without a default to: such a
+    migration only runs on an empty table (its summary says so), so the
+    proof gives them no rows."""
+    return {m.group(1) for line in (plan.summary if plan is not None else [])
+            for m in [re.match(r"add field (\w+)\.\w+ \(NOT NULL without a default", line)]
+            if m}
+
+
+def _kept(before: dict, old: dict, new: dict, renames: dict) -> dict:
+    """What a rollback gives back: the rows of tables that lived on, without
+    the columns the migration dropped (they come back with their restore
+    rule)."""
+    out = {}
+    for table, rows in before.items():
+        if table not in new["tables"]:
+            continue
+        kept = {f["name"] for f in new["tables"][table]["fields"]}
+        names = {n for n in (rows and next(iter(rows.values()))) or {}
+                 if renames.get((table, n), n) in kept}
+        out[table] = {k: {n: v for n, v in row.items() if n in names}
+                      for k, row in rows.items()}
+    return out
+
+
+def _compare_rows(got: dict, want: dict) -> list:
+    problems = []
+    for table, rows in want.items():
+        have = got.get(table, {})
+        if set(have) != set(rows):
+            problems.append(f"{table}: rows {sorted(map(str, rows))} became "
+                            f"{sorted(map(str, have))}")
+            continue
+        for key, values in rows.items():
+            for name, value in values.items():
+                if have[key].get(name) != value:
+                    problems.append(f"{table} row {key}: {name} was {value!r}, reads "
+                                    f"{have[key].get(name)!r}")
+    return problems
+
+
+def _bound(db, models):
+    """Bind ``models`` to ``db`` (the scratch database's default schema)."""
+    db.bind(list(models.values()), bind_refs=False, bind_backrefs=False)
+    for m in models.values():
+        m._meta.schema = None
+    return models

@@ -113,6 +113,89 @@ class BaseDDL:
                 f"{table}.{col.name}: a NOT NULL column added to a table with rows needs "
                 f"a default (default= or server_default=) or null=True")
 
+    def narrow(self, table, new, was, *, truncate=False, round=False):
+        """Before a column's type changes: the values the new type cannot
+        hold unchanged, the same on both backends. A text longer than a new
+        ``max_length`` or a decimal with more places than a new scale is
+        refused (naming the table, column and how many rows), or cut /
+        rounded half away from zero when ``truncate`` / ``round`` says so; a
+        number with more integer digits than the new type holds is always
+        refused. Nothing is changed before the check passes."""
+        from ..fields import DecimalField
+        c, t = quote(new.name), quote(table)
+        nf, of = new.field, was.field
+        if new.type_sql() == was.type_sql():
+            return
+        max_length = getattr(nf, "max_length", None)
+        if isinstance(nf, peewee.CharField) and max_length and not (
+                isinstance(of, peewee.CharField) and of.max_length
+                and of.max_length <= max_length):
+            text = isinstance(of, (peewee.CharField, peewee.TextField))
+            where = f"length({c if text else f'CAST({c} AS TEXT)'}) > {int(max_length)}"
+            count = self._count(table, where)
+            if count and not (truncate and text):
+                raise MigrationError(
+                    f"{table}.{new.name}: {count} row(s) hold text longer than the new "
+                    f"max_length={max_length}; nothing was changed. Shorten or delete "
+                    f"them first, or pass truncate=True to alter_field({table!r}, "
+                    f"{new.name!r}, ...) to cut them to {max_length} characters")
+            if count:
+                self.run([f"UPDATE {t} SET {c} = substr({c}, 1, {int(max_length)}) "
+                          f"WHERE {where}"])
+        if isinstance(nf, DecimalField) and isinstance(
+                of, (DecimalField, peewee.IntegerField, peewee.FloatField)):
+            places = nf.decimal_places
+            n = f"CAST({c} AS NUMERIC)"
+            old_places = getattr(of, "decimal_places", 0 if isinstance(
+                of, peewee.IntegerField) else None)
+            if old_places is None or old_places > places:
+                where = f"{n} <> ROUND({n}, {places})"
+                count = self._count(table, where)
+                if count and not round:
+                    raise MigrationError(
+                        f"{table}.{new.name}: {count} row(s) hold more than the new "
+                        f"{places} decimal place(s); nothing was changed. Pass round=True "
+                        f"to alter_field({table!r}, {new.name!r}, ...) to round them half "
+                        f"away from zero")
+                if count:
+                    self.run([f"UPDATE {t} SET {c} = ROUND({n}, {places}) WHERE {where}"])
+            limit = 10 ** (nf.max_digits - places)
+            count = self._count(table, f"abs(ROUND({n}, {places})) >= {limit}")
+            if count:
+                raise MigrationError(
+                    f"{table}.{new.name}: {count} row(s) hold a number of {limit} or more, "
+                    f"which DECIMAL({nf.max_digits},{places}) cannot hold; nothing was "
+                    f"changed")
+
+        if isinstance(nf, peewee.IntegerField) and not isinstance(
+                nf, (peewee.AutoField, peewee.BigAutoField)) and isinstance(
+                of, (DecimalField, peewee.FloatField, peewee.IntegerField)):
+            n = f"CAST({c} AS NUMERIC)"
+            if not isinstance(of, peewee.IntegerField):
+                where = f"{n} <> ROUND({n}, 0)"
+                count = self._count(table, where)
+                if count and not round:
+                    raise MigrationError(
+                        f"{table}.{new.name}: {count} row(s) hold a fraction, which an "
+                        f"integer column cannot; nothing was changed. Pass round=True to "
+                        f"alter_field({table!r}, {new.name!r}, ...) to round them half "
+                        f"away from zero")
+                if count:
+                    self.run([f"UPDATE {t} SET {c} = ROUND({n}, 0) WHERE {where}"])
+            bits = (16 if isinstance(nf, peewee.SmallIntegerField) else
+                    64 if isinstance(nf, peewee.BigIntegerField) else 32)
+            low, high = -2 ** (bits - 1), 2 ** (bits - 1) - 1
+            count = 0 if bits == 64 else self._count(table, f"{c} < {low} OR {c} > {high}")
+            if count:
+                raise MigrationError(
+                    f"{table}.{new.name}: {count} row(s) hold a number outside "
+                    f"{low}..{high}, which {type(nf).__name__} cannot hold; nothing was "
+                    f"changed")
+
+    def _count(self, table, where):
+        return self.db.execute_sql(
+            f"SELECT COUNT(*) FROM {quote(table)} WHERE {where}").fetchone()[0]
+
     def run(self, statements):
         for sql in statements:
             self.db.execute_sql(sql)
@@ -173,8 +256,9 @@ class PostgresDDL(BaseDDL):
             "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass",
             (quote(table),)).fetchall()}
 
-    def alter_field(self, table, name, field, old):
+    def alter_field(self, table, name, field, old, truncate=False, round=False, fill=None):
         new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
+        self.narrow(table, new, was, truncate=truncate, round=round)
         t, c = self._alter(table), quote(new.name)
         stmts = []
         for n in sorted(was.owned()):
@@ -188,7 +272,7 @@ class PostgresDDL(BaseDDL):
                          else f"{t} ALTER COLUMN {c} SET DEFAULT {new_default}")
         if new.field.null != was.field.null:
             if not new.field.null:
-                fill = new.fill_sql()
+                fill = new.literal(fill) if fill is not None else new.fill_sql()
                 if fill is not None:
                     stmts.append(f"UPDATE {quote(table)} SET {c} = {fill} WHERE {c} IS NULL")
             stmts.append(f"{t} ALTER COLUMN {c} {'DROP' if new.field.null else 'SET'} NOT NULL")
@@ -248,14 +332,15 @@ class SqliteDDL(BaseDDL):
         if names:
             self._rebuild(table, TableEdit(rename_constraints=names))
 
-    def alter_field(self, table, name, field, old):
+    def alter_field(self, table, name, field, old, truncate=False, round=False, fill=None):
         new, was = Column(self.db, table, name, field), Column(self.db, table, name, old)
+        self.narrow(table, new, was, truncate=truncate, round=round)
         live = SqliteTable(self.db, table)
         edit = TableEdit(replace_columns={new.name: new.sql},
                          drop_constraints=was.owned() & live.constraint_names(),
                          add_constraints=new.constraint_sql())
         if was.field.null and not new.field.null:
-            fill = new.fill_sql()
+            fill = new.literal(fill) if fill is not None else new.fill_sql()
             if fill is not None:
                 edit.fill[new.name] = f"COALESCE({quote(was.name)}, {fill})"
         self._rebuild(table, edit)

@@ -104,9 +104,18 @@ class StoreMigrator(Migrator):
         self._op(f"drop_field({table!r}, {name!r})",
                  lambda: self._ddl().drop_field(table, name, field))
 
-    def alter_field(self, table, name, field, *, old):
+    def alter_field(self, table, name, field, *, old, truncate=False, round=False,
+                    fill=None):
+        """Change a column to ``field`` (``old``: its definition before).
+        Values the new type cannot hold unchanged are refused before anything
+        changes; ``truncate=True`` cuts texts longer than a new
+        ``max_length``, ``round=True`` rounds decimals to a smaller scale
+        (half away from zero), the same on both backends. ``fill``: the value
+        NULLs get when the column becomes NOT NULL (default: the field's
+        default)."""
         self._op(f"alter_field({table!r}, {name!r})",
-                 lambda: self._ddl().alter_field(table, name, field, old))
+                 lambda: self._ddl().alter_field(table, name, field, old,
+                                                 truncate=truncate, round=round, fill=fill))
 
     def rename_field(self, table, old_name, new_name, field):
         self._op(f"rename_field({table!r}, {old_name!r}, {new_name!r})",

@@ -24,12 +24,15 @@ dropped (peewee-migrate rebuilds inside its transaction with them on, and
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field as dc_field
 
 from ..errors import MigrationError
 from ..fields import quote_ident as quote
 from ..introspect import _close, _norm, _split, _tokens, _unquote
+
+log = logging.getLogger("store.migrate")
 
 _TABLE_CONSTRAINTS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"}
 
@@ -151,8 +154,70 @@ class SqliteTable:
             statements.append(sql)
         return statements
 
+    def size(self) -> int:
+        """Bytes of the table and its indexes (``dbstat``; without it, the
+        whole database file, an upper bound)."""
+        names = [self.table] + [r[0] for r in self.db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+            (self.table,)).fetchall()]
+        try:
+            marks = ", ".join("?" for _ in names)
+            row = self.db.execute_sql(
+                f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})", names).fetchone()
+            return int(row[0] or 0)
+        except Exception:                  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
+            return _pragma(self.db, "page_count") * _pragma(self.db, "page_size")
+
+    def check_space(self) -> None:
+        """Refuse a rebuild the disk cannot hold: the copy of the table and
+        its indexes is written twice at the peak (into the database file and
+        into its WAL or rollback journal); free pages inside the file take
+        part of the first."""
+        path = database_file(self.db)
+        if path is None:
+            return
+        size = self.size()
+        free_pages = _pragma(self.db, "freelist_count") * _pragma(self.db, "page_size")
+        needed = 2 * size - min(free_pages, size)
+        available = disk_free(path)
+        if needed > available:
+            raise MigrationError(
+                f"{self.table}: rebuilding the table on SQLite needs about "
+                f"{_mib(needed)} free on the disk of {path} (twice the table and its "
+                f"indexes, {_mib(size)}), and {_mib(available)} is free; nothing was "
+                f"changed. Free space there (or VACUUM the database to give back its "
+                f"free pages) and run the migration again")
+
+    def give_back(self, before_free: int) -> None:
+        """The old table's pages are free pages of the file after a rebuild.
+        A database with ``auto_vacuum = INCREMENTAL`` gives them back to the
+        disk here (``PRAGMA incremental_vacuum`` runs inside the migration's
+        transaction; about 3 s for 600 MiB); otherwise the file keeps them for
+        later writes and a log line says how to give them back: ``VACUUM`` (it needs an exclusive
+        lock, up to another copy of the database, and cannot run inside the
+        migration's transaction, so store does not run it by itself)."""
+        page = _pragma(self.db, "page_size")
+        freed = (_pragma(self.db, "freelist_count") * page) - before_free
+        if freed <= 0:
+            return
+        if _pragma(self.db, "auto_vacuum") == 2:
+            # one page per step of the statement, and the driver steps once
+            left = _pragma(self.db, "freelist_count")
+            while left:
+                self.db.execute_sql("PRAGMA incremental_vacuum").fetchall()
+                now = _pragma(self.db, "freelist_count")
+                if now >= left:
+                    break
+                left = now
+            return
+        log.info("%s: the SQLite rebuild left %s of free pages in %s; they are reused "
+                 "by later writes; run VACUUM (sqlite3 FILE 'VACUUM') to give them back "
+                 "to the disk", self.table, _mib(freed), database_file(self.db) or "the file")
+
     def rebuild(self, edit: TableEdit) -> None:
         db = self.db
+        self.check_space()
+        before_free = _pragma(db, "freelist_count") * _pragma(db, "page_size")
         seq = None
         if db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
             row = db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?",
@@ -167,6 +232,29 @@ class SqliteTable:
                                   (self.table,)).fetchone():
                 db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
                                (self.table, seq))
+        self.give_back(before_free)
+
+
+def _pragma(db, name):
+    return int(db.execute_sql(f"PRAGMA {name}").fetchone()[0])
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MiB"
+
+
+def database_file(db):
+    """The file of the main database, or None (in memory)."""
+    for row in db.execute_sql("PRAGMA database_list").fetchall():
+        if row[1] == "main":
+            return row[2] or None
+    return None
+
+
+def disk_free(path) -> int:
+    import os
+    import shutil
+    return shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
 
 
 def _uses(text: str, column: str) -> bool:
