@@ -413,9 +413,12 @@ def _renames(values):
 @click.option("--prove-url", metavar="URL",
               help="PostgreSQL server for the proof (a scratch schema is used).")
 @click.option("--sqlite-only", is_flag=True, help="Prove on SQLite only.")
+@click.option("--fill", "fills", multiple=True, metavar="TABLE.COLUMN=EXPR",
+              help="The value a rollback restores into a dropped (or no longer NOT NULL) "
+                   "column: a Python expression (repeatable).")
 @click.pass_obj
 @handle_errors
-def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite_only):
+def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite_only, fills):
     """Write migrations/APP/NNN_NAME.py (with --auto: from the model changes,
     proved on scratch SQLite and PostgreSQL databases before it is written)."""
     from .migrate import autogen
@@ -426,6 +429,13 @@ def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite
         return
     hints = _renames(renames)
     refused = {tuple(v.split(".", 1)) for v in no_renames}
+    restore = {}
+    for item in fills:
+        target, sep, expr = item.partition("=")
+        table, dot, column = target.partition(".")
+        if not (sep and dot and table and column and expr.strip()):
+            raise click.BadParameter(f"{item!r}: write TABLE.COLUMN=EXPR", param_hint="--fill")
+        restore[(table, column)] = expr.strip()
 
     def ask(table, old, new):
         if (table, old) in refused:
@@ -435,7 +445,8 @@ def create(ctx: Context, name, app, auto, renames, no_renames, prove_url, sqlite
         return click.confirm(f"{table}: was {old!r} renamed to {new!r}?", default=True)
 
     backends = _prove_backends(ctx, prove_url, sqlite_only)
-    result = autogen.create(app_obj, name, backends=backends, renames=hints, ask=ask)
+    result = autogen.create(app_obj, name, backends=backends, renames=hints, ask=ask,
+                            fills=restore)
     if result.path is None:
         click.echo(f"{app}: no changes; nothing written")
         return

@@ -465,6 +465,8 @@ class _WriterQueue:
 
 
 _UNIQUE_COLS = re.compile(r"UNIQUE constraint failed: (.+)$")
+_CREATE_INDEX = re.compile(r'\s*CREATE\s+UNIQUE\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?'
+                           r'(?:"[^"]*"\.)?"((?:[^"]|"")+)"', re.IGNORECASE)
 _NOT_NULL = re.compile(r"NOT NULL constraint failed: ([^.]+)\.(.+)$")
 _CHECK = re.compile(r"CHECK constraint failed: (.+)$")
 
@@ -627,6 +629,12 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             columns = [c.split(".", 1)[1] for c in cols]
             constraint = self._unique_index_name(table, columns,
                                                  name == "SQLITE_CONSTRAINT_PRIMARYKEY", prefix)
+            if constraint is None:
+                # CREATE UNIQUE INDEX over duplicates: the index does not
+                # exist yet, its name is in the statement
+                created = _CREATE_INDEX.match(sql or "")
+                if created:
+                    constraint = created.group(1).replace('""', '"')
             return errors.violation("unique", table=table, constraint=constraint)
         if name == "SQLITE_CONSTRAINT_NOTNULL":
             m = _NOT_NULL.search(message)

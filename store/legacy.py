@@ -42,8 +42,10 @@ def is_scaled(db, table: str, column: str, schema: str | None = None) -> bool:
     """Whether ``table.column`` holds a decimal in store 0.1's scaled form."""
     if db.features.native_decimal:
         return False
+    # store 0.1 declared INTEGER(p, s); a plain INTEGER is an integer column
+    # (say, one the models now declare a decimal, with its migration pending)
     declared = _declared_type(db, table, column, schema) or ""
-    return re.match(r"INTEGER\b", declared) is not None      # INTEGER(10, 2) in 0.1
+    return re.fullmatch(r"INTEGER\s*\(\s*\d+\s*,\s*\d+\s*\)", declared) is not None
 
 
 def scaled_decimal_columns(db, models, *, unqualified=False) -> list[str]:

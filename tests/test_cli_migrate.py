@@ -110,7 +110,7 @@ def test_sql_prints_the_plan_and_changes_nothing(cli):
 
 def test_unknown_migration_name_is_an_error(cli):
     result = cli("migrate", "inv", "--to", "007_nope")
-    assert result.exit_code == 1
+    assert result.exit_code == 2                # refused before the database is opened
     assert "no migration named '007_nope'" in result.output
     assert "pending  001_initial" in cli("status").output
 
@@ -137,3 +137,75 @@ def test_status_creates_nothing(db, backend_url, monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["--database", backend_url, "status"])
     assert result.exit_code == 1 and "pending" in result.output
     assert read_schema(db).tables == before
+
+
+# --- create --auto from the command line: --fill, --rename, --no-rename -------------
+
+MODELS_V1 = '''
+import store
+
+
+class Thing(store.Model):
+    name = store.CharField(max_length=20)
+    day = store.DateField()
+
+    class Meta:
+        table_name = "thing"
+
+
+MODELS = [Thing]
+'''
+
+
+def _project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "setup.cfg").write_text("[store]\napps = shop\n")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "migrations" / "shop").mkdir(parents=True)
+    return tmp_path / "shop" / "__init__.py"
+
+
+def _models(path, text):
+    import importlib
+    import sys
+    path.write_text(text)
+    sys.modules.pop("shop", None)
+    importlib.invalidate_caches()
+
+
+def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, backend_url):
+    from click.testing import CliRunner
+    from store.cli import main
+    models = _project(tmp_path, monkeypatch)
+    prove = (["--sqlite-only"] if backend_url.startswith("sqlite")
+             else ["--prove-url", backend_url.split("?")[0]])
+
+    def create(*args):
+        return CliRunner().invoke(main, ["create", *args, "--app", "shop", "--auto", *prove])
+
+    _models(models, MODELS_V1)
+    assert create("initial").exit_code == 0
+    # a NOT NULL date dropped: the rollback needs a value, asked for by --fill
+    _models(models, MODELS_V1.replace("    day = store.DateField()\n", ""))
+    refused = create("no_day")
+    assert refused.exit_code == 2 and "--fill thing.day=" in refused.output
+    done = create("no_day", "--fill", 'thing.day=datetime.date(2000, 1, 1)')
+    assert done.exit_code == 0, done.output
+    written = (tmp_path / "migrations" / "shop" / "002_no_day.py").read_text()
+    assert "datetime.date(2000, 1, 1)" in written
+    bad = create("x", "--fill", "nodot=1")
+    assert bad.exit_code == 2 and "TABLE.COLUMN=EXPR" in bad.output
+    # a field that looks renamed: --rename says so, --no-rename says not
+    _models(models, MODELS_V1.replace("    day = store.DateField()\n", "")
+            .replace("name = store.CharField", "title = store.CharField"))
+    renamed = create("title", "--rename", "thing.name=title")
+    assert renamed.exit_code == 0, renamed.output
+    assert "rename_field('thing', 'name', 'title'" in \
+        (tmp_path / "migrations" / "shop" / "003_title.py").read_text()
+    _models(models, MODELS_V1.replace("    day = store.DateField()\n", "")
+            .replace("name = store.CharField", "label = store.CharField"))
+    dropped = create("label", "--no-rename", "thing.title")
+    assert dropped.exit_code == 0, dropped.output
+    text = (tmp_path / "migrations" / "shop" / "004_label.py").read_text()
+    assert "drop_field('thing', 'title'" in text and "add_field('thing', 'label'" in text

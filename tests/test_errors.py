@@ -248,3 +248,19 @@ def test_unique_index_on_expression(db, tables):
         Tag.create(name="RED")
     assert_violation(info.value, (store.UniqueViolation, "tag", "uq_tag_lower_name", None))
     assert Tag.select().count() == 1
+
+
+def test_unique_index_created_over_duplicates_is_named(db, tables):
+    """SQLite reported 'UNIQUE constraint None': the index does not exist
+    while it is being built; its name comes from the statement."""
+    class Dup(store.Model):
+        code = store.CharField(max_length=5)
+
+        class Meta:
+            table_name = "dup"
+
+    tables(Dup)
+    Dup.insert_many([{"code": "a"}, {"code": "a"}]).execute()
+    with pytest.raises(store.UniqueViolation) as info:
+        db.execute_sql('CREATE UNIQUE INDEX "uq_dup_code" ON "dup" ("code")')
+    assert (info.value.table, info.value.constraint) == ("dup", "uq_dup_code")

@@ -145,3 +145,12 @@ def test_a_users_table_is_found_and_upgraded_exactly(db):
         ddl.upgrade_decimal_storage("ledger", "amount", Ledger.amount)
     assert read_schema(db) == schema
     assert [r.amount for r in Ledger.select().order_by(Ledger.id)] == VALUES + [Decimal("1.50")]
+
+
+def test_a_plain_integer_column_is_not_taken_for_store_01(db):
+    """Only store 0.1's INTEGER(p, s) is the old form: an integer column that
+    the models now declare a decimal (its migration not yet run) is not."""
+    db.execute_sql('CREATE TABLE "ledger" ("id" INTEGER NOT NULL PRIMARY KEY, '
+                   '"amount" INTEGER, "rate" INTEGER NOT NULL DEFAULT 1)')
+    db.bind_models([Ledger])
+    assert legacy.scaled_decimal_columns(db, [Ledger]) == []
