@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import psycopg
@@ -62,15 +63,35 @@ def pg_database(tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def pg_url(pg_database):
-    """A URL whose connections live in a fresh schema, dropped after the test."""
+@contextmanager
+def _fresh_schema(pg_database):
+    """A URL whose connections live in a new schema, dropped at the end."""
     schema = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{pg_database}?options=" + quote(f"-csearch_path={schema}")
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield f"{pg_database}?options=" + quote(f"-csearch_path={schema}")
+    finally:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """A URL whose connections live in a fresh schema, dropped after the test."""
+    with _fresh_schema(pg_database) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_url(db, tmp_path, request):
+    """A second, empty database on ``db``'s backend (the target of a copy or
+    load on the same backend)."""
+    if db.features.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with _fresh_schema(request.getfixturevalue("pg_database")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ it rolls the whole transaction back, and every statement store ran after
 that used to commit on its own)."""
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import peewee
-import psycopg
 import pytest
 
 import store
@@ -17,20 +15,6 @@ from store.migrate import load_app
 from store.transfer import TransferError, dump_database, load_database
 
 ROWS = 3000
-
-
-@pytest.fixture
-def fresh_url(db, tmp_path, pg_database):
-    """A second, empty database on ``db``'s backend."""
-    if db.features.name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{pg_database}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _brands(db):

@@ -48,20 +48,6 @@ def other_url(db, request):
 
 
 @pytest.fixture
-def fresh_url(db, tmp_path, pg_database):
-    """A second, empty database on ``db``'s backend."""
-    if db.features.name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{pg_database}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture
 def namespaces(pg_database):
     """``rename(apps)``: the apps with unique namespaces (dropped at the end)."""
     made = []
