@@ -149,16 +149,8 @@ class BaseDDL:
             old_places = getattr(of, "decimal_places", 0 if isinstance(
                 of, peewee.IntegerField) else None)
             if old_places is None or old_places > places:
-                where = f"{n} <> ROUND({n}, {places})"
-                count = self._count(table, where)
-                if count and not round:
-                    raise MigrationError(
-                        f"{table}.{new.name}: {count} row(s) hold more than the new "
-                        f"{places} decimal place(s); nothing was changed. Pass round=True "
-                        f"to alter_field({table!r}, {new.name!r}, ...) to round them half "
-                        f"away from zero")
-                if count:
-                    self.run([f"UPDATE {t} SET {c} = ROUND({n}, {places}) WHERE {where}"])
+                self._round_or_refuse(table, new.name, places, round,
+                                      f"hold more than the new {places} decimal place(s)")
             limit = 10 ** (nf.max_digits - places)
             count = self._count(table, f"abs(ROUND({n}, {places})) >= {limit}")
             if count:
@@ -170,18 +162,9 @@ class BaseDDL:
         if isinstance(nf, peewee.IntegerField) and not isinstance(
                 nf, (peewee.AutoField, peewee.BigAutoField)) and isinstance(
                 of, (DecimalField, peewee.FloatField, peewee.IntegerField)):
-            n = f"CAST({c} AS NUMERIC)"
             if not isinstance(of, peewee.IntegerField):
-                where = f"{n} <> ROUND({n}, 0)"
-                count = self._count(table, where)
-                if count and not round:
-                    raise MigrationError(
-                        f"{table}.{new.name}: {count} row(s) hold a fraction, which an "
-                        f"integer column cannot; nothing was changed. Pass round=True to "
-                        f"alter_field({table!r}, {new.name!r}, ...) to round them half "
-                        f"away from zero")
-                if count:
-                    self.run([f"UPDATE {t} SET {c} = ROUND({n}, 0) WHERE {where}"])
+                self._round_or_refuse(table, new.name, 0, round,
+                                      "hold a fraction, which an integer column cannot")
             bits = (16 if isinstance(nf, peewee.SmallIntegerField) else
                     64 if isinstance(nf, peewee.BigIntegerField) else 32)
             low, high = -2 ** (bits - 1), 2 ** (bits - 1) - 1
@@ -191,6 +174,22 @@ class BaseDDL:
                     f"{table}.{new.name}: {count} row(s) hold a number outside "
                     f"{low}..{high}, which {type(nf).__name__} cannot hold; nothing was "
                     f"changed")
+
+    def _round_or_refuse(self, table, column, places, round, what):
+        """Values of ``table.column`` with more than ``places`` decimal
+        places: refused (``what`` they hold), or rounded half away from zero
+        in place when ``round``."""
+        c = quote(column)
+        n = f"CAST({c} AS NUMERIC)"
+        where = f"{n} <> ROUND({n}, {places})"
+        count = self._count(table, where)
+        if count and not round:
+            raise MigrationError(
+                f"{table}.{column}: {count} row(s) {what}; nothing was changed. Pass "
+                f"round=True to alter_field({table!r}, {column!r}, ...) to round them "
+                f"half away from zero")
+        if count:
+            self.run([f"UPDATE {quote(table)} SET {c} = ROUND({n}, {places}) WHERE {where}"])
 
     def _count(self, table, where):
         return self.db.execute_sql(
