@@ -1,5 +1,6 @@
 """The migration commands end to end through the CLI, on both backends, with
 an app configured in setup.cfg the way a user configures one."""
+import sys
 import textwrap
 
 import pytest
@@ -160,21 +161,28 @@ MODELS = [Thing]
 def _project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    (tmp_path / "setup.cfg").write_text("[store]\napps = shop\n")
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "migrations" / "shop").mkdir(parents=True)
-    return tmp_path / "shop" / "__init__.py"
+    (tmp_path / "setup.cfg").write_text("[store]\napps = fillshop\n")
+    (tmp_path / "fillshop").mkdir()
+    (tmp_path / "migrations" / "fillshop").mkdir(parents=True)
+    return tmp_path / "fillshop" / "__init__.py"
 
 
 def _models(path, text):
     import importlib
-    import sys
     path.write_text(text)
-    sys.modules.pop("shop", None)
+    sys.modules.pop("fillshop", None)
     importlib.invalidate_caches()
 
 
-def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, backend_url):
+@pytest.fixture
+def forget_fillshop():
+    """The test's app package leaves no module behind for later tests."""
+    yield
+    sys.modules.pop("fillshop", None)
+
+
+def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, backend_url,
+                                                     forget_fillshop):
     from click.testing import CliRunner
     from store.cli import main
     models = _project(tmp_path, monkeypatch)
@@ -182,7 +190,7 @@ def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, back
              else ["--prove-url", backend_url.split("?")[0]])
 
     def create(*args):
-        return CliRunner().invoke(main, ["create", *args, "--app", "shop", "--auto", *prove])
+        return CliRunner().invoke(main, ["create", *args, "--app", "fillshop", "--auto", *prove])
 
     _models(models, MODELS_V1)
     assert create("initial").exit_code == 0
@@ -192,7 +200,7 @@ def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, back
     assert refused.exit_code == 2 and "--fill thing.day=" in refused.output
     done = create("no_day", "--fill", 'thing.day=datetime.date(2000, 1, 1)')
     assert done.exit_code == 0, done.output
-    written = (tmp_path / "migrations" / "shop" / "002_no_day.py").read_text()
+    written = (tmp_path / "migrations" / "fillshop" / "002_no_day.py").read_text()
     assert "datetime.date(2000, 1, 1)" in written
     bad = create("x", "--fill", "nodot=1")
     assert bad.exit_code == 2 and "TABLE.COLUMN=EXPR" in bad.output
@@ -202,10 +210,10 @@ def test_create_auto_takes_fill_rename_and_no_rename(tmp_path, monkeypatch, back
     renamed = create("title", "--rename", "thing.name=title")
     assert renamed.exit_code == 0, renamed.output
     assert "rename_field('thing', 'name', 'title'" in \
-        (tmp_path / "migrations" / "shop" / "003_title.py").read_text()
+        (tmp_path / "migrations" / "fillshop" / "003_title.py").read_text()
     _models(models, MODELS_V1.replace("    day = store.DateField()\n", "")
             .replace("name = store.CharField", "label = store.CharField"))
     dropped = create("label", "--no-rename", "thing.title")
     assert dropped.exit_code == 0, dropped.output
-    text = (tmp_path / "migrations" / "shop" / "004_label.py").read_text()
+    text = (tmp_path / "migrations" / "fillshop" / "004_label.py").read_text()
     assert "drop_field('thing', 'title'" in text and "add_field('thing', 'label'" in text

@@ -188,6 +188,7 @@ def test_check_accepts_the_rename_it_suggests(tmp_path, backend_url, monkeypatch
     (root / "shop" / "__init__.py").write_text(model.format(f="label"))
     monkeypatch.chdir(root)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    sys.modules.pop("shop", None)            # another test's package of that name
     try:
         assert cli(backend_url, "create", "initial", "--app", "shop", "--auto",
                    "--sqlite-only")[0] == 0
