@@ -481,8 +481,9 @@ def _empty_migration(app_obj, name):
 @handle_errors
 def check(ctx: Context, app, no_live, renames, no_renames):
     """Exit 1 if the models have changes no migration covers (what
-    `create --auto` would write), or if the live database, at head, differs
-    from what the models create (drift); 0 when all agree."""
+    `create --auto` would write), or if the live database has pending
+    migrations or, at head, differs from what the models create (drift); 0
+    when all agree."""
     from .errors import ConfigError
     from .migrate import autogen
     from .migrate import state as st
@@ -519,8 +520,12 @@ def check(ctx: Context, app, no_live, renames, no_renames):
             continue
         pending, drift = autogen.live_drift(db, app_obj)
         if pending:
+            # the live schema cannot be checked: not an all-clear (--no-live
+            # checks models against migrations alone)
+            failed = True
             click.echo(f"{app_obj.name}: {len(pending)} migration(s) pending: the live "
-                       f"schema is compared at head only")
+                       f"schema is compared at head only; run `store migrate`, or pass "
+                       f"--no-live to check the models against the migrations alone")
         elif drift:
             failed = True
             click.echo(f"{app_obj.name}: the live schema differs from the models:")
