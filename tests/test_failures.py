@@ -338,3 +338,14 @@ def test_migrate_to_an_unknown_name_creates_nothing(backend_url, tmp_path, monke
     assert result.exit_code == 2, result.output
     assert "no migration named 'bad'" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["setup.cfg"]
+
+
+@pytest.mark.parametrize("content", [b'{"version": 1, "tables": {', b"\xff\xfe garbage", b"[]"])
+def test_a_corrupt_state_json_is_named(tmp_path, content):
+    from store.migrate import state as st
+    folder = tmp_path / "migrations" / "shop"
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_bytes(content)
+    with pytest.raises(store.ConfigError) as info:
+        st.load_state(folder)
+    assert str(folder / "state.json") in str(info.value)

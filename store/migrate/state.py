@@ -383,8 +383,13 @@ def load_state(migrations_dir) -> dict:
     path = state_path(migrations_dir)
     if not path.is_file():
         return empty_state()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("version") != STATE_VERSION:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:       # JSONDecodeError, UnicodeDecodeError
+        raise ConfigError(f"{path}: cannot read the migration state ({exc}); restore it "
+                          f"from version control") from exc
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        data = data if isinstance(data, dict) else {}
         raise ConfigError(f"{path}: state version {data.get('version')!r} is not "
                           f"{STATE_VERSION}")
     return data
