@@ -699,15 +699,7 @@ class _DecimalAggregate(peewee.ColumnBase):
 
     def __init__(self, field, kind):
         self.field, self.kind = field, kind
-        self._converter = self._value
-
-    def _value(self, value):
-        if value is None:
-            return None
-        field = self.field
-        if isinstance(value, float):
-            value = repr(value)
-        return decimal.Decimal(value).quantize(field._exp, context=_ROUND)
+        self._converter = field.python_value      # a number of the column's scale
 
     def __sql__(self, ctx):
         field = self.field
