@@ -67,12 +67,9 @@ class Context:
         if self._db is None:
             url = self.url()
             if readonly:
-                from pathlib import Path
-
                 from .url import parse_url
                 parsed = parse_url(url)
-                if parsed.backend == "sqlite" and not parsed.is_memory \
-                        and not Path(parsed.database).exists():
+                if parsed.file_missing:
                     self.absent = parsed
                     url = "sqlite:///:memory:"
             self._db = store.connect(url)

@@ -58,11 +58,9 @@ def _open(url, *, must_exist=False):
     from .database import open_database
     from .url import parse_url
     parsed = parse_url(url)
-    if must_exist and parsed.backend == "sqlite" and not parsed.is_memory:
-        from pathlib import Path
-        if not Path(parsed.database).is_file():
-            raise click.UsageError(f"the source SQLite database {parsed.database} does not "
-                                   f"exist (nothing was created)")
+    if must_exist and parsed.file_missing:
+        raise click.UsageError(f"the source SQLite database {parsed.database} does not "
+                               f"exist (nothing was created)")
     db = open_database(parsed)
     db.connect(reuse_if_open=True)
     return db

@@ -17,6 +17,7 @@ error message use the masked form.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -86,6 +87,12 @@ class DatabaseURL:
     @property
     def is_memory(self) -> bool:
         return self.backend == "sqlite" and self.database == ":memory:"
+
+    @property
+    def file_missing(self) -> bool:
+        """A SQLite file that is not there (connecting would create it)."""
+        return (self.backend == "sqlite" and not self.is_memory
+                and not os.path.exists(self.database))
 
     def option(self, key, default=None):
         return dict(self.options).get(key, default)
