@@ -35,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,19 +77,22 @@ def project(folder: Path) -> Path:
     return folder
 
 
+def store_eval(code, cwd):
+    """Run ``code`` (which prints JSON) in a fresh Python with store; its
+    value, or None when it failed."""
+    import json
+    out = subprocess.run([sys.executable, "-c", "import json, store\n" + code], cwd=cwd,
+                         capture_output=True, text=True, timeout=300)
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+
 def applied(url, cwd) -> dict:
     """App -> applied migration names, read through store (read-only)."""
-    code = ("import json, store\n"
-            "from store.migrate import status\n"
-            f"db = store.connect({url!r})\n"
-            f"print(json.dumps({{a: [s.name for s in st if s.state == 'applied'] for a, st in "
-            f"status(db, {list(APPS)!r}).items()}}))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
-                         text=True, timeout=300)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1:]}
-    import json
-    return json.loads(out.stdout)
+    state = store_eval("from store.migrate import status\n"
+                       f"db = store.connect({url!r})\n"
+                       f"print(json.dumps({{a: [s.name for s in st if s.state == 'applied'] "
+                       f"for a, st in status(db, {list(APPS)!r}).items()}}))\n", cwd)
+    return {"error": True} if state is None else state
 
 
 def heads(cwd) -> dict:
@@ -108,45 +112,51 @@ def classify_migrations(state, head, forward: bool) -> str:
     return "before" if start else "after" if end else "between"
 
 
-def run_killed(args, cwd, delay):
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def run_killed(command, cwd, delay):
+    """Start ``command`` (in a process group of its own) and SIGKILL the group
+    after ``delay`` seconds if it is still running."""
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
     if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
-def trial_migrate(backend, tmp, rnd, duration, forward=True):
+def store_command(*args):
+    return [sys.executable, str(ROOT / "cli.py"), *args]
+
+
+@contextmanager
+def trial_target(backend, tmp):
+    """A project folder and a fresh database for one trial, removed after it."""
     folder = project(tmp / uuid.uuid4().hex[:8])
     target = Target(backend, folder)
     try:
-        if not forward:
-            cli("-d", target.url, "migrate", "--quiet", cwd=folder)
+        yield folder, target
+    finally:
+        target.drop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def trial_migrate(backend, tmp, rnd, duration, forward=True):
+    with trial_target(backend, tmp) as (folder, target):
         head = heads(folder)
-        args = ["-d", target.url, "migrate", "--quiet"] if forward else None
         if forward:
-            run_killed(args, folder, rnd.uniform(0, duration * 1.2))
+            command = store_command("-d", target.url, "migrate", "--quiet")
         else:
+            cli("-d", target.url, "migrate", "--quiet", cwd=folder)
             # reset every app in turn, as one command line would
-            script = "; ".join(f"{sys.executable} {ROOT / 'cli.py'} -d {target.url} reset {a} "
-                               f"--yes" for a in reversed(APPS))
-            proc = subprocess.Popen(["bash", "-c", f"exec bash -c '{script}'"], cwd=folder,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
-            time.sleep(rnd.uniform(0, duration * 1.2))
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            command = ["bash", "-c", " && ".join(
+                " ".join(store_command("-d", target.url, "reset", a, "--yes"))
+                for a in reversed(APPS))]
+        run_killed(command, folder, rnd.uniform(0, duration * 1.2))
         outcome = classify_migrations(applied(target.url, folder), head, forward)
         rerun = cli("-d", target.url, "migrate", "--quiet", cwd=folder, check=False)
         check = cli("-d", target.url, "check", cwd=folder, check=False)
         if rerun.returncode != 0 or check.returncode != 0:
             outcome = "other"
         return outcome
-    finally:
-        target.drop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def seeded_source(tmp):
@@ -165,25 +175,19 @@ def seeded_source(tmp):
 
 
 def rows(url, cwd):
-    code = ("import store\n"
-            f"db = store.connect({url!r})\n"
-            "print(db.execute_sql('SELECT count(*) FROM brand_groups').fetchone()[0] "
-            "if db.table_exists('brand_groups') else 0)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
-                         text=True, timeout=300)
-    return int(out.stdout.strip()) if out.returncode == 0 else None
+    return store_eval(f"db = store.connect({url!r})\n"
+                      "print(db.execute_sql('SELECT count(*) FROM brand_groups').fetchone()[0] "
+                      "if db.table_exists('brand_groups') else 0)\n", cwd)
 
 
 def trial_transfer(backend, tmp, rnd, duration, op, source_url, dump_dir, expected):
-    folder = project(tmp / uuid.uuid4().hex[:8])
-    target = Target(backend, folder)
-    try:
+    with trial_target(backend, tmp) as (folder, target):
         if op == "copy":
             args = ["copy", source_url, target.url, "--app", "pricing", "--quiet"]
         else:
             cli("-d", target.url, "migrate", "pricing", "--quiet", cwd=folder)
             args = ["-d", target.url, "load", str(dump_dir), "--app", "pricing", "--quiet"]
-        run_killed(args, folder, rnd.uniform(0, duration * 1.2))
+        run_killed(store_command(*args), folder, rnd.uniform(0, duration * 1.2))
         got = rows(target.url, folder)
         outcome = "before" if got == 0 else "after" if got == expected else "other"
         if outcome == "before":
@@ -191,9 +195,6 @@ def trial_transfer(backend, tmp, rnd, duration, op, source_url, dump_dir, expect
             if again.returncode != 0 or rows(target.url, folder) != expected:
                 outcome = "other"
         return outcome
-    finally:
-        target.drop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def timed(fn):
