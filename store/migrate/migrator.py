@@ -15,8 +15,11 @@ Differences from ``peewee_migrate.Migrator``:
   rebuild SQLite tables safely where SQLite cannot ALTER (``ddl.py``):
   ``create_table``, ``drop_table``, ``add_field``, ``drop_field``,
   ``alter_field``, ``rename_field``, ``add_check``, ``drop_check``,
-  ``add_index``, ``drop_index``. peewee-migrate's own operations still work
-  for hand-written migrations.
+  ``add_index``, ``drop_index``. peewee-migrate's own operations keep their
+  signatures for hand-written migrations: ``rename_field(model, old, new)``,
+  ``add_index(model, *columns, unique=)`` and ``drop_index(model, *columns)``
+  run peewee-migrate's operation; store's forms of the same names take a
+  field, an index name and its SQL (tests/test_migrate_compat.py).
 """
 from __future__ import annotations
 
@@ -117,9 +120,16 @@ class StoreMigrator(Migrator):
                  lambda: self._ddl().alter_field(table, name, field, old,
                                                  truncate=truncate, round=round, fill=fill))
 
-    def rename_field(self, table, old_name, new_name, field):
+    def rename_field(self, table, old_name, new_name, field=None):
+        """Rename a column. store's form passes the column's ``field`` (its
+        CHECKs and foreign key move with it; SQLite tables are rebuilt where
+        needed); peewee-migrate's form, ``rename_field(model, old, new)``,
+        runs peewee-migrate's operation unchanged."""
+        if field is None:
+            return super().rename_field(table, old_name, new_name)
         self._op(f"rename_field({table!r}, {old_name!r}, {new_name!r})",
                  lambda: self._ddl().rename_field(table, old_name, new_name, field))
+        return None
 
     def add_check(self, table, name, sql):
         self._op(f"add_check({table!r}, {name!r})",
@@ -129,19 +139,49 @@ class StoreMigrator(Migrator):
         self._op(f"drop_check({table!r}, {name!r})",
                  lambda: self._ddl().drop_check(table, name, sql))
 
-    def add_index(self, table, name, sql=None, *, sqlite=None, postgresql=None):
-        """Create index ``name``: ``sql`` on both backends, or ``sqlite=`` /
-        ``postgresql=`` per backend (a backend left out gets no index, e.g.
-        a GIN index on SQLite)."""
+    def add_index(self, table, *args, sql=None, sqlite=None, postgresql=None, **params):
+        """Two forms. store's (what ``create --auto`` writes):
+        ``add_index(table, name, sql)`` creates index ``name`` from ``sql`` on
+        both backends, or from ``sqlite=`` / ``postgresql=`` per backend (a
+        backend left out gets no index, e.g. a GIN index on SQLite).
+        peewee-migrate's: ``add_index(model, *columns, unique=False)``
+        indexes those columns (the index is named ``<table>_<columns>``)."""
+        if len(args) == 2 and _is_sql(args[1]):
+            args, sql = args[:1], args[1]
+        if sql is None and sqlite is None and postgresql is None:
+            return super().add_index(table, *args, **params)
+        if len(args) != 1 or params:
+            raise TypeError(f"add_index({table!r}, ...): store's form is add_index(table, "
+                            f"name, sql) or add_index(table, name, sqlite=..., "
+                            f"postgresql=...); got {args!r} {sorted(params)}")
+        name = args[0]
         per = {"sqlite": sql or sqlite, "postgresql": sql or postgresql}
         self._op(f"add_index({table!r}, {name!r})",
                  lambda: self._ddl().add_index(table, name, per[self._backend()]))
+        return None
 
-    def drop_index(self, table, name, *, only=None):
-        """Drop index ``name`` (``only="postgresql"``: it exists there only)."""
+    def drop_index(self, table, *args, only=None):
+        """Two forms. store's: ``drop_index(table, name)`` drops the index
+        ``name`` (``only="postgresql"``: it exists there only).
+        peewee-migrate's: ``drop_index(model, *columns)`` drops the index
+        ``add_index(model, *columns)`` made. One name that is not an index of
+        the table but one of its columns is read as peewee-migrate's form."""
+        if only is None and (len(args) != 1 or self._column_not_index(table, args[0])):
+            return super().drop_index(table, *args)
+        name, = args
         self._op(f"drop_index({table!r}, {name!r})",
                  lambda: (only in (None, self._backend()))
                  and self._ddl().drop_index(table, name))
+        return None
+
+    def _column_not_index(self, table, name) -> bool:
+        db = self.__database__
+        table_name = table if isinstance(table, str) else table._meta.table_name
+        if not db.table_exists(table_name):
+            return False
+        if name in {ix.name for ix in db.get_indexes(table_name)}:
+            return False
+        return name in {c.name for c in db.get_columns(table_name)}
 
     def upgrade_decimal_storage(self, table, name, field):
         """Convert ``table.name`` from store 0.1's scaled integers on SQLite
@@ -170,6 +210,10 @@ class StoreMigrator(Migrator):
                     f"{self.app} {self.migration}: operation {label} failed: "
                     f"{' '.join(str(exc).split())}",
                     app=self.app, migration=self.migration) from exc
+
+
+def _is_sql(text) -> bool:
+    return isinstance(text, str) and text.lstrip()[:6].upper() == "CREATE"
 
 
 def _create_table(model):
