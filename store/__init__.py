@@ -38,7 +38,7 @@ from .display import Table, table
 from .frames import from_frame, to_frame
 
 __all__ = [
-    "connect", "open", "features", "parse_url", "DatabaseURL",
+    "connect", "open", "features", "parse_url", "DatabaseURL", "SqliteStore", "PostgresStore",
     "table", "Table", "to_frame", "from_frame",
     "Model", "TimestampedModel", "Check", "Repository", "MultipleRowsFound",
     "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
@@ -200,3 +200,13 @@ def _register_display() -> None:
 
 
 _register_display()
+
+
+def __getattr__(name):
+    # the database classes, for code that builds one as peewee does
+    # (``SqliteStore(path)``, pwiz's output): imported on first use, so that
+    # ``import store`` stays as light as before
+    if name in ("SqliteStore", "PostgresStore"):
+        from . import database
+        return getattr(database, name)
+    raise AttributeError(f"module 'store' has no attribute {name!r}")

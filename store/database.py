@@ -478,21 +478,33 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
     field_types = {**peewee.SqliteDatabase.field_types,
                    "EXACT_DECIMAL": "NUMERIC", "TIMESTAMPTZ": "TEXT"}
 
-    def __init__(self, url: DatabaseURL, **kwargs):
+    def __init__(self, url: DatabaseURL | str, **kwargs):
+        """``url``: a parsed URL, a ``sqlite://`` URL, or a file path as
+        peewee's ``SqliteDatabase`` takes it. peewee's ``pragmas=`` are
+        applied after store's own (the same pragma: the caller's value wins);
+        ``timeout=`` overrides the URL's ``?timeout=``."""
+        if isinstance(url, str):
+            url = parse_url(url) if "://" in url else DatabaseURL("sqlite", url)
         if sqlite_version_info < MIN_SQLITE:
             raise errors.ConfigError(
                 "SQLite %s is too old: store needs %s or newer (JSON functions)"
                 % (".".join(map(str, sqlite_version_info)),
                    ".".join(map(str, MIN_SQLITE))))
         self.url = url
-        timeout = _number(url, "timeout", 10.0, float)
+        timeout = kwargs.pop("timeout", None)
+        if timeout is None:
+            timeout = _number(url, "timeout", 10.0, float)
         # recursive_triggers: REPLACE's implicit delete fires DELETE triggers
         # (the append-only guard), as PostgreSQL's ON CONFLICT never deletes
         # (no case_sensitive_like: it makes LIKE non-deterministic; see _SqliteContext)
-        pragmas = [("foreign_keys", 1), ("recursive_triggers", 1),
-                   ("busy_timeout", int(timeout * 1000))]
+        # No busy_timeout pragma: sqlite3.connect(timeout=) sets it from
+        # db.timeout on every connection, and a pragma fixed here would undo
+        # a timeout the caller set since (peewee's ``db.timeout = s``).
+        pragmas = {"foreign_keys": 1, "recursive_triggers": 1}
         if not url.is_memory:
-            pragmas.append(("synchronous", "normal"))
+            pragmas["synchronous"] = "normal"
+        pragmas.update(dict(kwargs.pop("pragmas", None) or ()))
+        pragmas = list(pragmas.items())
         path = url.database if url.is_memory else os.path.abspath(url.database)
         # db.atomic() takes the write lock at BEGIN: a transaction that reads
         # and then writes never fails with "database is locked" when another
@@ -821,7 +833,16 @@ class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
     field_types = {**peewee.PostgresqlDatabase.field_types,
                    "EXACT_DECIMAL": "NUMERIC", "TIMESTAMPTZ": "TIMESTAMPTZ"}
 
-    def __init__(self, url: DatabaseURL, **kwargs):
+    def __init__(self, url: DatabaseURL | str, **kwargs):
+        """``url``: a parsed URL, a ``postgresql://`` URL, or a database name
+        with peewee's keyword arguments (``host=``, ``port=``, ``user=``,
+        ``password=``, and psycopg's connection options)."""
+        if isinstance(url, str) and "://" not in url:
+            port = kwargs.pop("port", None)
+            url = DatabaseURL("postgresql", url, user=kwargs.pop("user", None),
+                              password=kwargs.pop("password", None),
+                              host=kwargs.pop("host", None), port=int(port) if port else None)
+        url = parse_url(url)
         self.url = url
         params = url.connect_params()
         params.update(kwargs)
