@@ -99,9 +99,21 @@ class StoreDatabaseMixin:
         return options
 
     def bind_models(self, models, bind_refs=True, bind_backrefs=True):
-        """Bind ``models`` to this database (re-binding from another is fine)."""
-        for model in models:
-            model.bind(self, bind_refs=bind_refs, bind_backrefs=bind_backrefs)
+        """Bind ``models`` to this database (re-binding from another is fine),
+        and what their foreign keys reach, as peewee's ``Model.bind`` does.
+        One walk of the graph for all of them: peewee's ``Database.bind``
+        walks it once per model, quadratic in a project of linked tables."""
+        todo, seen = list(models), set()
+        while todo:
+            model = todo.pop()
+            if model in seen:
+                continue
+            seen.add(model)
+            model._meta.set_database(self)
+            if bind_refs:
+                todo.extend(model._meta.refs.values())
+            if bind_backrefs:
+                todo.extend(model._meta.backrefs.values())
         return self
 
     def execute_sql(self, sql, params=None):
