@@ -45,7 +45,7 @@ import uuid
 
 import peewee
 
-from .display import Rows, _is_json_field, collect
+from .rows import Rows, _is_json_field, collect
 from .errors import ValidationError
 
 __all__ = ["to_frame", "from_frame", "frame_of", "MissingExtra"]
