@@ -21,9 +21,10 @@ One resolver, used by the CLI (``store ...``, ``python -m store.cli``,
 from __future__ import annotations
 
 import configparser
+import importlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
@@ -129,7 +130,6 @@ def current(start=None) -> Project:
 def import_app(name: str, project: Project):
     """The app's module: a package or module of the project folder, else the
     seed app ``store.apps.<name>``, else any importable module ``name``."""
-    import importlib
     local = "." not in name and ((project.root / name / "__init__.py").is_file()
                                  or (project.root / f"{name}.py").is_file())
     if "." in name or local:
@@ -172,7 +172,6 @@ def resolve_app(name: str, *, project: Project | None = None, migrations=None,
     """The ``store.migrate.App`` called ``name``. ``migrations``: a folder of
     ``<app>/`` folders looked at first. ``require_migrations=False`` (``create``):
     a missing folder is where the first migration will be written."""
-    from .migrate.apps import App, app_models
     project = activate(project or find_project())
     module = import_app(name, project)
     short = name.rsplit(".", 1)[-1]
@@ -195,10 +194,54 @@ def resolve_app(name: str, *, project: Project | None = None, migrations=None,
 
 def resolve_apps(names, *, project: Project | None = None, migrations=None,
                  require_migrations: bool = True) -> list:
-    from .migrate.apps import App, check_tables_disjoint
     project = project or find_project()
     apps = [a if isinstance(a, App) else
             resolve_app(a, project=project, migrations=migrations,
                         require_migrations=require_migrations) for a in names]
     check_tables_disjoint(apps)
     return apps
+
+
+# --- apps ---------------------------------------------------------------------
+
+@dataclass
+class App:
+    name: str
+    models: list = field(default_factory=list)
+    migrations_dir: Path = Path("migrations")
+    namespace: str | None = None        # see store.namespaces
+
+    @property
+    def history_table(self) -> str:
+        return f"{self.name}_migrate_history"
+
+    @property
+    def tables(self) -> list[str]:
+        return [m._meta.table_name for m in self.models]
+
+
+def app_models(name: str, module) -> list:
+    """The ``MODELS`` of an app module (or of its ``models`` submodule)."""
+    models = getattr(module, "MODELS", None)
+    if models is None:
+        try:
+            models = importlib.import_module(module.__name__ + ".models").MODELS
+        except (ImportError, AttributeError):
+            raise ConfigError(f"app {name!r}: {module.__name__} exposes no MODELS list") from None
+    return list(models)
+
+
+def check_tables_disjoint(apps) -> None:
+    """Refuse two apps that would share a table by accident."""
+    owner = {}
+    for app in apps:
+        for model in app.models:
+            table = model._meta.table_name
+            key = (app.namespace, table)
+            if key in owner and owner[key] != app.name:
+                where = f"{app.namespace}.{table}" if app.namespace else table
+                raise ConfigError(
+                    f"apps {owner[key]!r} and {app.name!r} both define table {where!r}; "
+                    f"give one of them its own namespace (NAMESPACE = \"...\" in the app "
+                    f"module, see store.namespaces) or rename the table")
+            owner[key] = app.name
