@@ -855,6 +855,7 @@ class PostgresStore(StoreDatabaseMixin, peewee.PostgresqlDatabase):
                               password=kwargs.pop("password", None),
                               host=kwargs.pop("host", None), port=int(port) if port else None)
         url = parse_url(url)
+        kwargs.pop("prefer_psycopg3", None)      # store always uses psycopg 3
         self.url = url
         params = url.connect_params()
         params.update(kwargs)

@@ -63,7 +63,7 @@ def test_url_timeout_still_sets_the_busy_timeout(tmp_path):
 def test_postgres_store_takes_a_database_name_like_peewee(pg_database):
     url = store.parse_url(pg_database)
     db = PostgresStore(url.database, host=url.host or "127.0.0.1", port=url.port or 5432,
-                       user=url.user or "postgres")
+                       user=url.user or "postgres", prefer_psycopg3=True)
     assert db.execute_sql("SELECT current_database()").fetchone()[0] == url.database
     assert db.url.host == (url.host or "127.0.0.1") and db.url.user == (url.user or "postgres")
     assert "postgres" in db.url.masked()
