@@ -160,16 +160,16 @@ def _quoted(db, *names):
 
 # --- shortcuts proved on the running database ---------------------------------------
 
-_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _JSON_PROBE = {"s": "caf\u00e9 \"q\" \\ \n\t\x01 \U0001F600 /", "n": [0, -1, 2.5, -0.0, 1e16,
                1.5e-07, 12345678901234567890, True, False, None], "o": {"": {}, "k": []}}
 
 
 def _compact_json_ok(db) -> bool:
-    """Whether SQLite's ``json(text)`` of Python's JSON is Python's compact JSON."""
+    """Whether SQLite's ``json(text)`` of store's JSON is Python's compact JSON."""
     key = ("json", db.features.name)
     if key not in _PROBES:
-        text = json.dumps(_JSON_PROBE)
+        text = json.dumps(_JSON_PROBE, ensure_ascii=False)
         stored = db.cursor().execute("SELECT json(?)", (text,)).fetchone()[0]
         _PROBES[key] = stored == _COMPACT.encode(_JSON_PROBE)
     return _PROBES[key]
@@ -181,7 +181,7 @@ def _timestamp_text(value):
 
 def _timestamp_text_ok(field) -> bool:
     probes = (_dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC),
-              _dt.datetime(1, 1, 1, tzinfo=UTC), _dt.datetime(2024, 1, 1, tzinfo=UTC))
+              F.TIMESTAMP_MIN, F.TIMESTAMP_MAX, _dt.datetime(2024, 1, 1, tzinfo=UTC))
     return all(field.db_value(p) == _timestamp_text(p) for p in probes)
 
 
@@ -227,16 +227,17 @@ def _converted(field):
 
 def _compact_encoder():
     """Python's C JSON encoder made once (``json.dumps`` makes one per call),
-    compact, NaN refused. No circular-reference bookkeeping, so it holds no
-    state and threads may share it; a cycle ends in RecursionError, turned
-    into the field's own error by ``_json_text``."""
+    compact, non-ASCII as itself (as ``JSONField`` writes it), NaN refused. No
+    circular-reference bookkeeping, so it holds no state and threads may share
+    it; a cycle ends in RecursionError, turned into the field's own error by
+    ``JSONField._strict_dumps``."""
     try:
-        from json.encoder import c_make_encoder, encode_basestring_ascii
+        from json.encoder import c_make_encoder, encode_basestring
     except ImportError:                         # pragma: no cover - pure-Python json
         c_make_encoder = None
     if c_make_encoder is None:                  # pragma: no cover
         return _COMPACT.encode
-    make = c_make_encoder(None, _COMPACT.default, encode_basestring_ascii, None,
+    make = c_make_encoder(None, _COMPACT.default, encode_basestring, None,
                           ":", ",", False, False, False)
     join = "".join
 
@@ -265,16 +266,9 @@ def _json_text(field, compact):
     def convert(value):
         if value is None:
             return None
-        try:
-            text = encode(value)
-        except (ValueError, TypeError, RecursionError):
-            if isinstance(value, Node):
-                raise _node_error(field) from None
-            dumps(value)                       # raises the field's ValidationError
-            raise
-        if "\\u0000" in text:
-            dumps(value)
-        return text
+        if isinstance(value, Node):
+            raise _node_error(field)
+        return dumps(value, encode)            # the field's checks and document, compact
     return convert
 
 
@@ -283,8 +277,10 @@ def _timestamp(field, backend):
     fast = _timestamp_text if backend == "sqlite" else None
     datetime = _dt.datetime
 
+    low, high = F.TIMESTAMP_MIN, F.TIMESTAMP_MAX
+
     def convert(value):
-        if value.__class__ is datetime and value.tzinfo is UTC:
+        if value.__class__ is datetime and value.tzinfo is UTC and low <= value <= high:
             return fast(value) if fast is not None else value
         if isinstance(value, Node):
             raise _node_error(field)
@@ -305,7 +301,7 @@ def _pass_guard(field):
             return _pass_guard(field.rel_field)    # validated as the referenced key
         return None
     if _is(field, F._TextMixin, "validate") and _is(field, peewee._StringField, "adapt", "db_value"):
-        guard = '{v}.__class__ is str and "\\x00" not in {v}'
+        guard = '{v}.__class__ is str and {v}.isascii() and "\\x00" not in {v}'
         if getattr(field, "max_length", None):
             guard += " and len({v}) <= %d" % int(field.max_length)
         return guard
@@ -313,8 +309,9 @@ def _pass_guard(field):
         low, high = F._INT_RANGES[field.field_type]
         return "{v}.__class__ is int and %d <= {v} <= %d" % (low, high)
     if (getattr(type(field), "validate", None) is F.FloatField.validate
-            and _is(field, peewee.FloatField, "adapt", "db_value")):
-        return "{v}.__class__ is float and {v} == {v}"        # not NaN
+            and getattr(type(field), "db_value", None) is F.FloatField.db_value
+            and _is(field, peewee.FloatField, "adapt")):
+        return "{v}.__class__ is float and {v} == {v} and {v} != 0"   # not NaN, not -0.0
     if (getattr(type(field), "validate", None) is getattr(F.DateField, "validate", _MISSING)
             and _is(field, peewee.DateField, "adapt", "db_value")):
         return "{v}.__class__ is DATE"

@@ -18,6 +18,7 @@ import datetime as _dt
 import decimal
 import enum
 import json
+import math
 import re
 import threading
 import uuid
@@ -171,9 +172,16 @@ class _TextMixin(StoreField):
             raise self.invalid(f"{value!r} is not UTF-8 text") from None
         if "\x00" in text:
             raise self.invalid("text contains a NUL character (PostgreSQL cannot store it)")
+        if not text.isascii() and _SURROGATE.search(text):
+            raise self.invalid("text contains a lone surrogate (not UTF-8: neither "
+                               "backend can store it)")
         max_length = getattr(self, "max_length", None)
         if max_length and len(text) > max_length:
             raise self.invalid(f"{len(text)} characters exceed max_length={max_length}")
+
+
+# a UTF-16 surrogate code point: a Python str may hold one, UTF-8 cannot
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CharField(_TextMixin, peewee.CharField):
@@ -200,6 +208,8 @@ _INT_RANGES = {
     "SMALLINT": (-2 ** 15, 2 ** 15 - 1),
     "INT": (-2 ** 31, 2 ** 31 - 1),
     "BIGINT": (-2 ** 63, 2 ** 63 - 1),
+    "AUTO": (-2 ** 31, 2 ** 31 - 1),
+    "BIGAUTO": (-2 ** 63, 2 ** 63 - 1),
 }
 
 
@@ -252,7 +262,9 @@ class FloatField(StoreField, peewee.FloatField):
     On write, anything ``float()`` takes is accepted (ints, bools, Decimals,
     numeric strings, infinities); NaN (SQLite would store NULL), a number too
     large for a float, or a non-number (``'abc'``, a date, a UUID) raises
-    ValidationError on both."""
+    ValidationError on both. -0.0 is written as 0.0 on both (SQLite stores a
+    zero without its sign), so it reads back 0.0 everywhere. Infinities are
+    stored and read back on both (also as ``server_default``)."""
 
     field_type = "DOUBLE"
 
@@ -266,12 +278,35 @@ class FloatField(StoreField, peewee.FloatField):
         if number != number:
             raise self.invalid("NaN cannot be stored (SQLite would store NULL)")
 
+    def db_value(self, value):
+        if value is None:
+            return None
+        value = self.adapt(value)
+        if value == 0 and value.__class__ is float:
+            return 0.0                         # -0.0: SQLite keeps no sign on zero
+        return value
+
+    def literal_on(self, backend: str, value) -> str:
+        self.validate(value)
+        number = self.db_value(value)
+        if number in (_INF, -_INF):            # repr() writes inf, no SQL literal
+            sign = "-" if number < 0 else ""
+            if backend == "postgresql":
+                return f"'{sign}Infinity'::double precision"
+            return f"{sign}9e999"              # SQLite reads an overflowing literal as inf
+        return sql_literal(number)
+
+
+_INF = float("inf")
+
 
 class DoubleField(StoreField, peewee.DoubleField):
     """REAL (8 bytes) on SQLite, ``double precision`` on PostgreSQL; validated
-    on write as ``FloatField``."""
+    and converted on write as ``FloatField`` (-0.0 is written as 0.0)."""
 
     validate = FloatField.validate
+    db_value = FloatField.db_value
+    literal_on = FloatField.literal_on
 
 
 class _BackendHook(FieldDatabaseHook):
@@ -292,7 +327,15 @@ class JSONField(StoreField, peewee.JSONField):
 
     Writes are serialised once with ``allow_nan=False``; NaN/Infinity and NUL
     characters (``\\u0000``, which JSONB refuses) raise ValidationError on
-    both backends. Path queries (``f['a'][0] == x``), ``contains``,
+    both backends. The document is written as JSONB gives it back, so both
+    backends return the same one: object keys in JSONB's order (shorter
+    first, then by UTF-8 bytes), non-ASCII characters as themselves (not
+    ``\\u`` escapes), -0.0 as 0.0, non-string keys as JSON writes them
+    (``1`` -> ``"1"``). Refused with ValidationError on both: a lone
+    surrogate, two keys JSON writes alike (``1`` and ``"1"``), nesting deeper
+    than ``MAX_JSON_DEPTH`` (500) levels.
+
+    Path queries (``f['a'][0] == x``), ``contains``,
     ``has_key`` come from peewee's JSONField and give the same rows on both.
     Comparing a path with a number (``f['weeks'][2] > 10``, ``<``, ``<=``,
     ``>=``, ``between``, ``==``, ``!=``) compares numerically on both and
@@ -317,16 +360,79 @@ class JSONField(StoreField, peewee.JSONField):
         kwargs.setdefault("dumps", self._strict_dumps)
         super().__init__(*args, **kwargs)
 
-    def _strict_dumps(self, value):
+    def _strict_dumps(self, value, encode=None):
+        """The JSON text store writes for ``value`` (``encode``: a
+        ``JSONEncoder(ensure_ascii=False, allow_nan=False).encode`` of other
+        separators), the same document on both backends: keys in JSONB's
+        order, -0.0 as 0.0, non-ASCII as itself; refused with ValidationError
+        when the backends could not both store it and give it back."""
+        encode = encode or _JSON_ENCODE
         try:
-            text = json.dumps(value, allow_nan=False)
-        except ValueError:
-            raise self.invalid("NaN and Infinity are not JSON") from None
+            text = encode(value)
+        except RecursionError:
+            raise self.invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        except ValueError as exc:
+            if "float" in str(exc):
+                raise self.invalid("NaN and Infinity are not JSON") from None
+            raise self.invalid(f"not JSON: {exc}") from None
         except TypeError as exc:
             raise self.invalid(f"not JSON-serialisable: {exc}") from None
+        if not text.isascii() and _SURROGATE.search(text):
+            raise self.invalid("JSON text contains a lone surrogate (not UTF-8: neither "
+                               "backend can store it)")
         if "\\u0000" in text and _JSON_NUL.search(text):
             raise self.invalid("JSON text contains a NUL character (\\u0000)")
+        if "{" in text or "-0.0" in text or text.count("[") > MAX_JSON_DEPTH:
+            # objects (key order, duplicate keys), a negative zero or deep
+            # nesting: write the document as JSONB keeps it
+            form = self._jsonb_form(value, 0)
+            if form is not value:              # else it already is
+                text = encode(form)
         return text
+
+    def _jsonb_form(self, value, depth):
+        """``value`` as PostgreSQL's JSONB gives it back, so that SQLite
+        stores (and returns) the same document: object keys as JSON writes
+        them (``1`` -> ``"1"``) in JSONB's order (shorter keys first, then by
+        their UTF-8 bytes), -0.0 as 0.0 (JSONB has no negative zero). Two
+        keys that JSON writes alike (``1`` and ``"1"``) are refused (JSONB
+        would keep one, SQLite both), as is nesting deeper than
+        ``MAX_JSON_DEPTH`` (SQLite refuses 2,000 levels, Python's json reader
+        about 1,000). Returns ``value`` itself when it is already so."""
+        if isinstance(value, dict):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise self.invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = {}
+            changed = False
+            for key, item in value.items():
+                if isinstance(key, str):
+                    name = key
+                else:
+                    name = _JSON_KEY_ENCODE({key: 0})[2:-4]
+                    changed = True
+                if name in items:
+                    raise self.invalid(f"duplicate JSON object key {name!r} (from {key!r})")
+                form = items[name] = self._jsonb_form(item, depth)
+                changed = changed or form is not item
+            order = sorted(items, key=_jsonb_key_order)
+            if not changed and order == list(items):
+                return value
+            return {k: items[k] for k in order}
+        if isinstance(value, (list, tuple)):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise self.invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = []
+            changed = False
+            for item in value:                 # a loop: one frame per level, not two
+                form = self._jsonb_form(item, depth)
+                items.append(form)
+                changed = changed or form is not item
+            return items if changed else value
+        if value.__class__ is float and value == 0 and math.copysign(1.0, value) < 0:
+            return 0.0
+        return value
 
     _jsonb = None
     _json_types = ()
@@ -338,6 +444,7 @@ class JSONField(StoreField, peewee.JSONField):
 
     def _db_hook(self, database):
         super()._db_hook(database)
+        self._helper = _query_helper(self._helper)      # path queries: see _StoreSqliteJSON
         features = getattr(database, "features", None)
         if features is not None and features.native_json:
             adapter = database._adapter
@@ -352,6 +459,10 @@ class JSONField(StoreField, peewee.JSONField):
 
     def path(self, *keys):
         return _JSONPath(self, keys)
+
+    def has_key(self, key):
+        _check_json_key(self, key, has_key=True)
+        return super().has_key(key)
 
     def db_value(self, value):
         if value is None or isinstance(value, Node):
@@ -375,6 +486,25 @@ class JSONField(StoreField, peewee.JSONField):
                           {"sqlite": f"{_quote(self.column_name)} IS NULL OR json_valid({_quote(self.column_name)})"})]
 
 
+#: The deepest nesting of lists and objects a JSONField document may have, on
+#: both backends: SQLite's JSON functions refuse 2,000 levels, and Python's
+#: json reads back (from either backend) only what its recursion limit allows
+#: (1,000 frames by default, some taken by the caller).
+MAX_JSON_DEPTH = 500
+
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+# a key as json.dumps writes it (True -> "true", 1.5 -> "1.5"); ValueError,
+# TypeError as json.dumps raises them
+_JSON_KEY_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                                    separators=(",", ":")).encode
+
+
+def _jsonb_key_order(key: str):
+    """JSONB's order of object keys: shorter (in UTF-8 bytes) first, then
+    bytewise (the code point order of the same-length UTF-8 strings)."""
+    return (len(key) if key.isascii() else len(key.encode("utf-8")), key)
+
+
 # the escape of a NUL character: \u0000 after an even number of backslashes
 # (a string holding the six characters \u0000 is written \\u0000: no NUL)
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -392,7 +522,16 @@ _RANGE_OPS = (peewee.OP.LT, peewee.OP.LTE, peewee.OP.GT, peewee.OP.GTE)
 
 class _JSONPath(peewee.JSONPath):
     """peewee's JSONPath, with comparisons against a number made numeric on
-    both backends (see ``JSONField``)."""
+    both backends (see ``JSONField``), ``<``/``<=``/``>``/``>=``/``between``
+    against a string made a code-point comparison of JSON strings on both,
+    and ``in_`` of numbers numeric. A key must be a string or an int (an int
+    is an array index, a string an object key, on both); a string key with a
+    double quote is refused (SQLite's JSON paths cannot name it)."""
+
+    def __init__(self, field, keys=(), as_text=False):
+        for key in keys:
+            _check_json_key(field, key)
+        super().__init__(field, keys, as_text)
 
     def _numeric(self, op, rhs):
         field, keys = self._field, self._keys
@@ -431,7 +570,45 @@ class _JSONPath(peewee.JSONPath):
             expr = self._numeric(op, rhs)
             if expr is not None:
                 return expr
+        if not self._as_text and op in _RANGE_OPS and not isinstance(rhs, Node):
+            return self._ordered(op, rhs)
         return super()._cmp(op, rhs)
+
+    def _is_string(self):
+        field, keys = self._field, self._keys
+        if field._jsonb is not None:
+            return peewee.fn.jsonb_typeof(field._helper.extract(field, keys)) == "string"
+        return peewee.fn.json_type(field, field._helper._path(keys)) == "text"
+
+    def _ordered(self, op, rhs):
+        """``path < 'x'``: JSON strings compared by code point on both (JSONB
+        would order them by the database's collation, SQLite their JSON text);
+        anything else than a string or a number is refused."""
+        if not isinstance(rhs, str):
+            raise self._field.invalid(
+                f"cannot compare a JSON path with {rhs!r} by order (only numbers and "
+                f"strings have the same order on both backends)", rhs)
+        return self._is_string() & peewee.Expression(self.as_text(), op, rhs)
+
+    def in_(self, rhs):
+        if isinstance(rhs, Node) or self._as_text:
+            return super().in_(rhs)
+        rhs = list(rhs)
+        if not any(_is_number(v) for v in rhs):
+            return super().in_(rhs)
+        # numbers compare numerically (1.0 matches 1 on both), one = each;
+        # None matches nothing, as in SQL's IN
+        terms = [self == v for v in rhs if v is not None]
+        if not terms:
+            return peewee.Expression(SQL("0"), peewee.OP.EQ, SQL("1"))
+        expr = terms[0]
+        for term in terms[1:]:
+            expr = expr | term
+        return expr
+
+    def has_key(self, key):
+        _check_json_key(self._field, key, has_key=True)
+        return super().has_key(key)
 
     def __eq__(self, rhs):
         return self._cmp(peewee.OP.EQ, rhs) if _is_number(rhs) else super().__eq__(rhs)
@@ -467,6 +644,8 @@ class _JSONPath(peewee.JSONPath):
             low, high = self._numeric(peewee.OP.GTE, lo), self._numeric(peewee.OP.LTE, hi)
             if low is not None and high is not None:
                 return low & high
+        if not self._as_text and not isinstance(lo, Node) and not isinstance(hi, Node):
+            return self._ordered(peewee.OP.GTE, lo) & self._ordered(peewee.OP.LTE, hi)
         return super().between(lo, hi)
 
 
@@ -484,18 +663,110 @@ class _JSONIndexKey(peewee.ColumnBase):
         if backend == "sqlite":
             return ctx.sql(peewee.NodeList(
                 (field, SQL("->>"), SQL(_literal(_sqlite_json_path(keys)))), parens=True))
-        parts = ",".join('"%s"' % str(k).replace("\\", "\\\\").replace('"', '\\"')
-                         for k in keys)
-        return ctx.sql(peewee.NodeList(
-            (field, SQL("#>"), SQL(_literal("{%s}" % parts) + "::text[]")), parens=True))
+        return ctx.sql(peewee.NodeList((_pg_json_extract(field, keys, False),), parens=True))
 
 
-_SQLITE_JSON = peewee.SqliteJSONMethods(None)     # peewee's path writer, no database
+def _check_json_key(field, key, has_key=False):
+    if isinstance(key, bool) or not isinstance(key, (str, int)) \
+            or (has_key and not isinstance(key, str)):
+        raise field.invalid(f"JSON {'key' if has_key else 'path element'} {key!r} must be "
+                            f"a string{'' if has_key else ' (an object key) or an int (an array index)'}",
+                            key)
+    if isinstance(key, str) and '"' in key:
+        raise field.invalid(f"JSON key {key!r} holds a double quote, which SQLite's JSON "
+                            f"paths cannot name", key)
 
 
 def _sqlite_json_path(keys) -> str:
-    """``$."a"[2]``: the JSON path SQLite's -> and ->> take, as peewee writes it."""
-    return _SQLITE_JSON._path(keys).value
+    """``$."a"[2]``: the JSON path SQLite's -> and ->> take. A key is written
+    as store writes it in the document (JSON string escapes, non-ASCII as
+    itself): SQLite 3.40 compares a path's key with the document's key text
+    as it is, escapes and all."""
+    parts = ["$"]
+    for key in keys:
+        if isinstance(key, int) and not isinstance(key, bool):
+            parts.append("[#%d]" % key if key < 0 else "[%d]" % key)
+        else:
+            parts.append('."%s"' % _JSON_KEY_TEXT(str(key))[1:-1])
+    return "".join(parts)
+
+
+_JSON_KEY_TEXT = json.JSONEncoder(ensure_ascii=False).encode
+_INT_TEXT = re.compile(r"-?[0-9]+\Z")
+
+
+def _pg_json_extract(field, keys, as_text):
+    """PostgreSQL's path lookup meaning what SQLite's ``$."k"[0]`` means: an
+    int is an array index only, a string an object key only. ``#>``/``#>>``
+    with a text[] path (what peewee writes, and what an index may hold) when
+    no element could be read both ways; else a chain of ``->`` with typed
+    operands (``-> 'k' -> 0``), since ``#>`` reads '0' as an index of an
+    array and as a key of an object."""
+    if not any(isinstance(k, int) or _INT_TEXT.match(k) for k in keys):
+        parts = ",".join('"%s"' % str(k).replace("\\", "\\\\").replace('"', '\\"')
+                         for k in keys)
+        path = SQL(_literal("{%s}" % parts) + "::text[]")
+        return peewee.Expression(field, "#>>" if as_text else "#>", path)
+    expr = field
+    for i, key in enumerate(keys):
+        op = "->>" if as_text and i == len(keys) - 1 else "->"
+        if isinstance(key, int):
+            # jsonb reads a scalar as a one-element array ('1.5' -> 0 is
+            # 1.5); SQLite's $[0] of a scalar is NULL
+            expr = peewee.Case(None, [(peewee.fn.jsonb_typeof(expr) == SQL("'array'"),
+                                       peewee.Expression(expr, op, SQL(str(key))))])
+        else:
+            expr = peewee.Expression(expr, op, SQL(_literal(key)))
+    return expr
+
+
+class _StoreSqliteJSON(peewee.SqliteJSONMethods):
+    """peewee's SQLite JSON helper with store's path spelling (see
+    ``_sqlite_json_path``)."""
+
+    def _path(self, keys, suffix=""):
+        return peewee.Value(_sqlite_json_path(keys) + suffix, converter=False)
+
+
+class _StorePostgresJSON(peewee.PostgresqlJSONMethods):
+    """peewee's PostgreSQL JSON helper made to mean what SQLite's does:
+    typed path elements (``_pg_json_extract``); ``has_key`` true only for a
+    key of an object (``?`` also matches a string of an array and a string
+    scalar); ``length()`` 0 for a non-array and NULL for a missing path
+    (``jsonb_array_length`` raises on non-arrays)."""
+
+    def extract(self, field, keys):
+        return _pg_json_extract(field, keys, False) if keys else field
+
+    def extract_text(self, field, keys):
+        return _pg_json_extract(field, keys, True) if keys else field
+
+    def _object(self, field, keys):
+        return peewee.fn.jsonb_typeof(self.extract(field, keys)) == "object"
+
+    def has_key(self, field, keys, key):
+        return self._object(field, keys) & super().has_key(field, keys, key)
+
+    def has_keys(self, field, keys, key_list):
+        return self._object(field, keys) & super().has_keys(field, keys, key_list)
+
+    def has_any_keys(self, field, keys, key_list):
+        return self._object(field, keys) & super().has_any_keys(field, keys, key_list)
+
+    def length(self, field, keys):
+        value = self.extract(field, keys)
+        return peewee.Case(None, [
+            (peewee.fn.jsonb_typeof(value) == "array", peewee.fn.jsonb_array_length(value)),
+            (value.is_null(False), 0)])
+
+
+def _query_helper(helper):
+    """The store subclass of peewee's JSON helper ``helper`` (None: None)."""
+    if type(helper) is peewee.SqliteJSONMethods:
+        helper.__class__ = _StoreSqliteJSON
+    elif type(helper) is peewee.PostgresqlJSONMethods:
+        helper.__class__ = _StorePostgresJSON
+    return helper
 
 
 # --- Enum -------------------------------------------------------------------------
@@ -776,6 +1047,15 @@ class UUIDField(_BackendHook, StoreField, peewee.Field):
 
 # --- Timezone-aware timestamps -----------------------------------------------------
 
+#: The aware timestamps a DateTimeTZField takes, on both backends: a day short
+#: of each end of Python's datetime range, so that the value is readable in
+#: every session time zone (PostgreSQL sends timestamptz in the session's zone:
+#: 0001-01-01 00:00 UTC is a year-1 BC time in America/New_York, which psycopg
+#: cannot read; 9999-12-31 20:00 UTC is year 10000 in Asia/Tokyo).
+TIMESTAMP_MIN = _dt.datetime(1, 1, 2, tzinfo=UTC)
+TIMESTAMP_MAX = _dt.datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
 def utcnow() -> _dt.datetime:
     return _dt.datetime.now(UTC)
 
@@ -786,9 +1066,10 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
     PostgreSQL: ``timestamptz``. SQLite: fixed-width ISO-8601 text
     ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` so text order is time order.
     Accepts aware datetimes and aware ISO-8601 strings; a naive datetime (or
-    naive string), a non-datetime, or one that leaves the year 1..9999 range
-    when converted to UTC raises ValidationError on both: store does not
-    guess a timezone. Microsecond precision on both.
+    naive string), a non-datetime, or one outside ``TIMESTAMP_MIN`` ..
+    ``TIMESTAMP_MAX`` (0001-01-02 .. 9999-12-30 UTC: readable in every
+    PostgreSQL session time zone) raises ValidationError on both: store does
+    not guess a timezone. Microsecond precision on both.
     """
 
     field_type = "TIMESTAMPTZ"
@@ -817,9 +1098,14 @@ class DateTimeTZField(_BackendHook, StoreField, peewee.Field):
             raise self.invalid("naive datetime: attach a timezone "
                                "(e.g. datetime.now(timezone.utc))")
         try:
-            return value.astimezone(UTC)
+            value = value.astimezone(UTC)
         except OverflowError:                  # e.g. 0001-01-01 00:00+05:30
             raise self.invalid(f"{value!r} is outside the datetime range in UTC") from None
+        if not TIMESTAMP_MIN <= value <= TIMESTAMP_MAX:
+            raise self.invalid(f"{value.isoformat()} is outside {TIMESTAMP_MIN.date()} .. "
+                               f"{TIMESTAMP_MAX.date()} UTC (the range every session time "
+                               f"zone can read back)")
+        return value
 
     def validate(self, value):
         if value is not None and not isinstance(value, Node):
@@ -886,7 +1172,16 @@ def _int_part(function):
     return function.python_value(lambda v: None if v is None else int(v))
 
 
-# Re-exported unchanged: their behaviour is already the same on both backends.
-AutoField = peewee.AutoField
-BigAutoField = peewee.BigAutoField
+class AutoField(_IntegerMixin, peewee.AutoField):
+    """peewee's AutoField (``INTEGER PRIMARY KEY`` / ``serial``); an explicit
+    value is validated as ``IntegerField``'s (32-bit on both: SQLite would
+    store 2**40 where PostgreSQL refuses it)."""
+
+
+class BigAutoField(_IntegerMixin, peewee.BigAutoField):
+    """peewee's BigAutoField (``bigserial`` on PostgreSQL); an explicit value
+    is validated as ``BigIntegerField``'s (64-bit)."""
+
+
+# Re-exported unchanged: its behaviour is already the same on both backends.
 CompositeKey = peewee.CompositeKey

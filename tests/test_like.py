@@ -454,3 +454,36 @@ def test_pattern_from_a_column(db, tables):
         with pytest.raises((peewee.DatabaseError, sqlite3.DatabaseError)):
             with db.atomic():
                 list(Pattern.select().where(make(Pattern.pattern)))
+
+
+# --- case folding is Unicode's full mapping on both, whatever the database's ctype ---
+#
+# PostgreSQL folds ILIKE/lower by the database's ctype (a C-locale or a
+# libc C.UTF-8 database: 'ΣΑΣ' -> 'σασ', 'İ' -> 'i'); store renders them
+# with COLLATE "und-x-icu" (ICU's root locale, which folds as Python's
+# str.lower does, store_lower on SQLite): final sigma, dotted capital I.
+
+FOLDS = ["ΣΑΣ", "σας", "İstanbul", "i̇stanbul", "istanbul", "Straße", "ǅ", "ǆ"]
+
+
+@pytest.fixture
+def folds(db, tables):
+    tables(Word)
+    Word.insert_many([{"text": w} for w in FOLDS]).execute()
+    return db
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("σας", ["ΣΑΣ", "σας"]),
+    ("%Σ", []),                     # a lone Σ lowers to σ, a final one to ς (as Python)
+    ("i̇stanbul", ["İstanbul", "i̇stanbul"]),
+    ("istanbul", ["istanbul"]),
+    ("Ǆ", ["ǅ", "ǆ"]),
+])
+def test_ilike_folds_greek_and_turkish_as_python(folds, pattern, expected):
+    assert where(Word.text.ilike(pattern)) == sorted(expected)
+
+
+def test_contains_folds_final_sigma(folds):
+    assert where(Word.text.contains("Σ")) == sorted(["ΣΑΣ", "σας"])
+    assert where(Word.text.endswith("ς")) == sorted(["ΣΑΣ", "σας"])

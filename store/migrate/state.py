@@ -63,6 +63,8 @@ _FIELD_CLASSES = [
     (sf.UUIDField, "store.UUIDField", ()),
     (sf.DateTimeTZField, "store.DateTimeTZField", ("auto_now",)),
     (_partition_row_id(), "store.partitions.PartitionRowId", ()),
+    (sf.BigAutoField, "store.BigAutoField", ()),
+    (sf.AutoField, "store.AutoField", ()),
     (peewee.BigAutoField, "store.BigAutoField", ()),
     (peewee.AutoField, "store.AutoField", ()),
     (sf.ForeignKeyField, "store.ForeignKeyField", ()),
