@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import store
-from store.namespaces import sqlite_path
+from store.namespaces import table_name
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN_APPS = ("forecast", "pricing", "backlog", "dental", "inventory")
@@ -35,13 +35,14 @@ def apps_in(source_db, names=KNOWN_APPS) -> list:
     found = []
     for name in names:
         app = load_app(name, ROOT / "migrations")
-        path = Path(sqlite_path(source_db, app.namespace) if app.namespace
-                    else source_db.url.database)
+        path = Path(source_db.url.database)       # one file holds every namespace
         if not path.is_file():
             continue
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             present = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                   "AND name = ?", (app.history_table,)).fetchone()
+                                   "AND name = ?",
+                                   (table_name(source_db, app.history_table, app.namespace),)
+                                   ).fetchone()
         conn.close()
         if present:
             found.append(app)

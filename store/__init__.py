@@ -171,7 +171,7 @@ def open(url: str | None = None, *, models=(), apps=(), migrate: bool = False,  
     bound = list(models)
     if apps:
         bound += [m for app in _load_apps(apps, migrations) for m in app.models]
-    previous = [(m, m._meta.database, m._meta.schema) for m in bound]
+    previous = [(m, m._meta.database, m._meta.table_name, m._meta.schema) for m in bound]
     db = connect(url, models=models, apps=apps, migrate=migrate, migrations=migrations,
                  **options)
     try:
@@ -179,8 +179,9 @@ def open(url: str | None = None, *, models=(), apps=(), migrate: bool = False,  
     finally:
         if not db.is_closed():
             db.close()
-        for model, database, schema in previous:
-            model._meta.schema = schema
+        from .namespaces import set_table
+        for model, database, name, schema in previous:
+            set_table(model, name, schema)     # SQLite: a namespace prefixes the table name
             model.bind(database)
 
 

@@ -227,6 +227,14 @@ def migrate(ctx: Context, app, to, fake, force, namespace, quiet):
         click.echo("no apps configured in setup.cfg [store] apps: nothing to migrate")
         return
     where = {a.name: f" [{a.namespace}]" if a.namespace else "" for a in apps}
+    if db.features.name == "sqlite":
+        from .namespaces import legacy_file, merge_legacy
+        for ns in dict.fromkeys(a.namespace for a in apps if a.namespace):
+            old = legacy_file(db, ns)
+            backup = merge_legacy(db, ns)
+            if backup is not None:
+                click.echo(f"namespace {ns}: merged {old} into {db.url.database} "
+                           f"(the old file is kept as {backup})")
     from .progress import Progress
     bar = Progress(quiet=quiet, unit="migrations")
     for result in runner.migrate(db, apps, to=to, fake=fake, force=force, progress=bar):
@@ -337,9 +345,10 @@ def reset(ctx: Context, app, yes, namespace):
     rolled = runner.rollback(db, app_obj, steps=None)
     for name in rolled:
         click.echo(f"{app}: rolled back {name}")
+    from .namespaces import base_tables, table_name
     with StoreRouter(db, app_obj) as router:
         scoped = router.database
-        left = [t for t in app_obj.tables if scoped.table_exists(t)]
+        left = [t for t in base_tables(app_obj) if scoped.table_exists(table_name(scoped, t))]
         if left:
             raise MigrationError(f"{app}: tables still present after rolling back: "
                                  f"{', '.join(left)}", app=app)
@@ -347,7 +356,7 @@ def reset(ctx: Context, app, yes, namespace):
     click.echo(f"{app}: reset (history table {app_obj.history_table} dropped)")
     if app_obj.namespace:
         from .namespaces import drop_if_empty
-        if drop_if_empty(db, app_obj.namespace):
+        if drop_if_empty(db, app_obj.namespace) and db.features.name == "postgresql":
             click.echo(f"{app}: namespace {app_obj.namespace} removed (it was empty)")
 
 

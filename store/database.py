@@ -847,7 +847,7 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
                 time.sleep(0.01)
 
     # Integrity errors ----------------------------------------------------
-    def _translate(self, exc, sql, params):
+    def _translate_in_file(self, exc, sql, params):
         name = getattr(exc, "sqlite_errorname", "") or ""
         message = str(exc)
         if name == "SQLITE_CONSTRAINT_CHECK" or message.startswith("CHECK constraint"):
@@ -898,8 +898,23 @@ class SqliteStore(StoreDatabaseMixin, peewee.SqliteDatabase):
             return errors.violation("foreign_key", table=table, constraint=constraint)
         return None
 
+    def _translate(self, exc, sql, params):
+        """The violation, a namespace's names as on PostgreSQL: one file holds
+        every namespace, its tables and indexes prefixed (``dental__models``,
+        see store.namespaces); the error says ``models``."""
+        from .names import split_name, strip
+        found = self._translate_in_file(exc, sql, params)
+        namespace = split_name(getattr(found, "table", None) or "")[0]
+        kind = next((k for k, c in errors.VIOLATIONS.items() if type(found) is c), None)
+        if namespace is None or kind is None:
+            return found
+        return errors.violation(kind, table=strip(found.table, namespace),
+                                constraint=strip(found.constraint, namespace),
+                                column=getattr(found, "column", None))
+
     def _schemas(self):
-        """``main`` and every attached database (namespaces)."""
+        """``main`` and every attached database (store attaches none: one
+        file holds every namespace)."""
         return [r[1] for r in self.cursor().execute("PRAGMA database_list").fetchall()
                 if r[1] != "temp"]
 

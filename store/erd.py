@@ -309,7 +309,9 @@ def erd(models, format: str = "mermaid", title: str | None = None) -> str:  # no
     """The ERD of ``models`` as Mermaid ``erDiagram`` or Graphviz DOT text."""
     if format not in FORMATS:
         raise ConfigError(f"erd format {format!r} is not one of {', '.join(FORMATS)}")
-    tables, relations = describe(models)
+    from .namespaces import unscoped
+    with unscoped(models):      # the declared table names, whatever the binding
+        tables, relations = describe(models)
     render = mermaid if format == "mermaid" else dot
     return render(tables, relations, title=title)
 

@@ -148,8 +148,9 @@ class StoreField:
 
     def qualified_name(self) -> str:
         model = getattr(self, "model", None)
-        if model is not None:
-            return f"{model._meta.table_name}.{self.column_name}"
+        if model is not None:      # the declared name, without a SQLite namespace prefix
+            from .names import base_table
+            return f"{base_table(model)}.{self.column_name}"
         return getattr(self, "name", None) or type(self).__name__
 
     def invalid(self, reason, value=None) -> ValidationError:

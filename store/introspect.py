@@ -384,9 +384,17 @@ def _pragma(cur, prefix, name, arg):
 
 
 def _read_sqlite(db, schema):
-    prefix = f'"{schema}".' if schema else ""
+    """The tables of one namespace of the main file (``schema``: its name;
+    default: the namespace ``db`` is a view of, else the default namespace),
+    named without the namespace's prefix (``dental__models`` -> ``models``,
+    in index, constraint and trigger names too). See store.namespaces."""
+    from .namespaces import split_name, view_namespace
+    namespace = schema if schema is not None else view_namespace(db)
+    if namespace == "main":
+        namespace = None
+    prefix = ""
     cur = db.cursor()
-    master = cur.execute(f"SELECT type, name, tbl_name, sql FROM {prefix}sqlite_master "
+    master = cur.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
                          "ORDER BY name").fetchall()
     index_sql = {name: sql for kind, name, _t, sql in master if kind == "index"}
     triggers = {}
@@ -395,11 +403,32 @@ def _read_sqlite(db, schema):
             triggers.setdefault(table, []).append(Trigger(name, _norm(sql)))
     out = {}
     for kind, table, _t, sql in master:
-        if kind != "table" or table.startswith("sqlite_"):
+        if kind != "table" or table.startswith("sqlite_") \
+                or split_name(table)[0] != namespace:
             continue
-        out[table] = _sqlite_table(cur, prefix, table, sql, index_sql,
-                                   tuple(triggers.get(table, ())))
+        found = _sqlite_table(cur, prefix, table, sql, index_sql,
+                              tuple(triggers.get(table, ())))
+        if namespace is not None:
+            found = _stripped(found, namespace)
+        out[found.name] = found
     return out
+
+
+def _stripped(table, namespace):
+    from dataclasses import replace
+
+    from .namespaces import strip
+
+    def named(items, **more):
+        return _sorted(replace(i, name=strip(i.name, namespace),
+                               **{k: f(i) for k, f in more.items()}) for i in items)
+    return replace(
+        table, name=strip(table.name, namespace),
+        checks=named(table.checks),
+        indexes=named(table.indexes),
+        foreign_keys=named(table.foreign_keys,
+                           ref_table=lambda fk: strip(fk.ref_table, namespace)),
+        triggers=named(table.triggers, sql=lambda t: strip(t.sql, namespace)))
 
 
 def _sqlite_table(cur, prefix, table, sql, index_sql, triggers):
@@ -611,7 +640,9 @@ def read_schema(db, *, schema=None, tables=None, exclude=()) -> Schema:
     """Read the live schema of ``db`` (a store database).
 
     ``schema``: the PostgreSQL schema (default ``current_schema()``) or the
-    SQLite attached database name (default ``main``). ``tables``: only these
+    SQLite namespace (default: the namespace a view of ``open_namespace`` is
+    of, else the default namespace: tables without a ``<namespace>__``
+    prefix); a SQLite namespace's names come back without their prefix. ``tables``: only these
     names. ``exclude``: names to leave out. SQLite's own ``sqlite_*`` tables
     are always left out.
     """

@@ -178,7 +178,7 @@ def resolve_app(name: str, *, project: Project | None = None, migrations=None,
     models = app_models(name, module)
     namespace = getattr(module, "NAMESPACE", None)
     if namespace is not None:
-        from .namespaces import check_name
+        from .names import check_name
         check_name(namespace)
     places = migration_candidates(short, module.__name__, project, migrations)
     found = next((p for p in places if p.is_dir()), None)
@@ -217,7 +217,9 @@ class App:
 
     @property
     def tables(self) -> list[str]:
-        return [m._meta.table_name for m in self.models]
+        """The declared table names (without a SQLite namespace prefix)."""
+        from .names import base_tables
+        return base_tables(self)
 
 
 def app_models(name: str, module) -> list:

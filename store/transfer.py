@@ -89,7 +89,7 @@ from .introspect import read_schema
 from .migrate.apps import App, check_tables_disjoint, load_app
 from .migrate.history import History, read_history
 from .migrate.runner import migration_names
-from .namespaces import attach
+from .namespaces import base_table, base_tables, qualified, scope_model
 
 __all__ = ["copy_database", "dump_database", "load_database", "read_manifest",
            "TransferError", "ChecksumMismatch", "DumpFileError", "TransferReport",
@@ -302,7 +302,7 @@ class _Table:
 
     @property
     def name(self) -> str:
-        return self.model._meta.table_name
+        return base_table(self.model)
 
     @property
     def label(self) -> str:
@@ -379,19 +379,21 @@ class _Bindings:
     both) and gives the caller's bindings back at the end."""
 
     def __init__(self, apps):
-        self.saved = {m: (m._meta.database, m._meta.schema) for a in apps for m in a.models}
+        self.saved = {m: (m._meta.database, m._meta.table_name, m._meta.schema)
+                      for a in apps for m in a.models}
         self.current = {}
 
     def use(self, db, app) -> None:
         if self.current.get(app.name) is db:
             return
         for model in app.models:
-            model._meta.schema = app.namespace
+            scope_model(model, db.features.name, app.namespace)
             model.bind(db, bind_refs=False, bind_backrefs=False)
         self.current[app.name] = db
 
     def restore(self) -> None:
-        for model, (database, schema) in self.saved.items():
+        for model, (database, name, schema) in self.saved.items():
+            model._meta.set_table_name(name)
             model._meta.schema = schema
             model.bind(database, bind_refs=False, bind_backrefs=False)
         self.current.clear()
@@ -463,7 +465,7 @@ def _require_head(db, app, role: str) -> History:
 
 def _check_models(db, app, tables, role: str):
     """The live columns of ``app`` on ``db`` are the models' columns; returns the schema."""
-    schema = read_schema(db, schema=app.namespace, tables=app.tables)
+    schema = read_schema(db, schema=app.namespace, tables=base_tables(app))
     problems = []
     for table in tables:
         live = schema.tables.get(table.name)
@@ -486,7 +488,7 @@ def _check_models(db, app, tables, role: str):
 def _compare(app, source, target):
     """Source and target hold the same tables with the same column names."""
     lines = []
-    for name in app.tables:
+    for name in base_tables(app):
         s, t = source.tables.get(name), target.tables.get(name)
         if s is None or t is None:
             lines.append(f"{name} missing in the {'source' if s is None else 'target'}")
@@ -534,10 +536,10 @@ class _Target:
         the tables may be older than the models)."""
         if not self.before[app.name].namespace_exists:
             return []
-        existing = read_schema(self.db, schema=app.namespace, tables=app.tables).names()
-        prefix = f"{quote_ident(app.namespace)}." if app.namespace else ""
-        return [f"{app.name}.{name}" for name in app.tables if name in existing
-                and self.db.execute_sql(f"SELECT 1 FROM {prefix}{quote_ident(name)} LIMIT 1").fetchone()]
+        existing = read_schema(self.db, schema=app.namespace, tables=base_tables(app)).names()
+        return [f"{app.name}.{name}" for name in base_tables(app) if name in existing
+                and self.db.execute_sql(f"SELECT 1 FROM {qualified(self.db, app.namespace, name)} "
+                                        f"LIMIT 1").fetchone()]
 
     def prepare(self) -> None:
         """Refuse a target ahead of the migrations, or behind them with rows;
@@ -565,8 +567,6 @@ class _Target:
                 self.report.migrated[app.name] = []
                 (result,) = runner.migrate(self.db, [app])
                 self.report.migrated[app.name] = result.applied
-            if app.namespace:
-                attach(self.db, app.namespace)
 
     def _not_empty(self, tables):
         return TransferError(f"target is not empty: {', '.join(tables)} hold rows; pass "
@@ -669,19 +669,18 @@ class _Target:
         if self.db.features.name != "postgresql":
             return
         for app in self.apps:
-            prefix = f"{quote_ident(app.namespace)}." if app.namespace else ""
-            for name in app.tables:
+            for name in base_tables(app):
                 for column in self.schemas[app.name].table(name).columns:
                     if not column.autoincrement:
                         continue
-                    qualified = prefix + quote_ident(name)
+                    target = qualified(self.db, app.namespace, name)
                     sequence = self.db.execute_sql(
                         "SELECT pg_get_serial_sequence(%s, %s)",
-                        (qualified, column.name)).fetchone()[0]
+                        (target, column.name)).fetchone()[0]
                     if sequence is None:
                         continue
                     top = self.db.execute_sql(
-                        f"SELECT MAX({quote_ident(column.name)}) FROM {qualified}").fetchone()[0]
+                        f"SELECT MAX({quote_ident(column.name)}) FROM {target}").fetchone()[0]
                     start = max(int(top or 0) + 1, 1)
                     self.db.execute_sql(f"ALTER SEQUENCE {sequence} RESTART WITH {start}")
                     self.report.sequences.append(f"{sequence} restarts at {start}")

@@ -121,8 +121,9 @@ def db(backend_url):
 def tables(db):
     """``tables(M1, M2, ...)``: bind the models to ``db`` and create them."""
     def make(*models):
+        from store.namespaces import scope_model
         for model in models:           # a namespace bound by an earlier test is set aside
-            model._meta.schema = None
+            scope_model(model, db.features.name, None)
         db.bind_models(models)
         db.create_tables(models)
         return models
@@ -140,10 +141,11 @@ def _app_model_bindings():
             models += importlib.import_module(f"store.apps.{name}").MODELS
         except ImportError:
             pass
-    saved = [(m, m._meta.database, m._meta.schema) for m in models]
+    from store.namespaces import set_table
+    saved = [(m, m._meta.database, m._meta.table_name, m._meta.schema) for m in models]
     yield
-    for model, database, schema in saved:
-        model._meta.schema = schema
+    for model, database, name, schema in saved:
+        set_table(model, name, schema)     # SQLite: a namespace prefixes the table name
         if model._meta.database is not database:
             model.bind(database, bind_refs=False, bind_backrefs=False)
 

@@ -57,7 +57,7 @@ def test_every_migration_round_trips_and_head_matches_models(db, name, request):
             with autogen.Scratch(*next(iter(backend.items()))) as scratch:
                 autogen._apply_models(scratch, app.models)
                 wanted = read_schema(scratch)
-            assert autogen._normalised(head).diff(autogen._normalised(wanted)) == []
+            assert autogen.compare_live(head, wanted, db, app.namespace) == []
             router.rollback(None)
             assert _scoped_schema(router).tables == {}
     finally:

@@ -11,7 +11,7 @@ import pytest
 
 import store
 from store.migrate import load_app
-from store.namespaces import attach
+from store.namespaces import base_table, qualified
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -173,14 +173,15 @@ def test_move_sqlite_to_postgres(sqlite_url, pg_url, tmp_path, pg_database):
         assert "dental.cases: 3 rows" in moved.stdout and "forecast.forecasts: 3 rows" in moved.stdout
 
         source = store.connect(sqlite_url)
-        attach(source, "dental")
         try:
             for app in ("forecast", "backlog", "dental"):
+                ns = "dental" if app == "dental" else None
                 for model in load_app(app).models:
-                    schema = "dental." if app == "dental" else ""
-                    table = f'{schema}"{model._meta.table_name}"'
-                    here = source.execute_sql(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    there = target.execute_sql(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    table = base_table(model)
+                    here = source.execute_sql(
+                        f"SELECT count(*) FROM {qualified(source, ns, table)}").fetchone()[0]
+                    there = target.execute_sql(
+                        f"SELECT count(*) FROM {qualified(target, ns, table)}").fetchone()[0]
                     assert here == there, table
         finally:
             source.close()

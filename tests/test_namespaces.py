@@ -1,6 +1,6 @@
 """Namespaces: two apps with the same table name side by side, and one app
 migrated into several tenant namespaces with their own histories, on both
-backends (a PostgreSQL schema / an attached SQLite file)."""
+backends (a PostgreSQL schema / prefixed tables in the one SQLite file)."""
 from __future__ import annotations
 
 import uuid
@@ -14,7 +14,23 @@ from store.introspect import read_schema
 from store.migrate import App, StoreRouter, autogen, check_tables_disjoint
 from store.migrate import migrate as migrate_apps
 from store.migrate import status as migration_status
-from store.namespaces import bind_app, sqlite_path
+from store.namespaces import bind_app, legacy_path
+
+
+@pytest.fixture(autouse=True)
+def _declared_table_names():
+    """Models bound in a SQLite namespace get their declared names back after
+    the test (a later test may create them with the ``tables`` fixture)."""
+    yield
+    import peewee
+
+    from store.namespaces import scope_model
+    todo = list(peewee.Model.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        if "store_base_table" in model._meta.__dict__:
+            scope_model(model, "postgresql", None)
 
 
 class PricingModel(store.Model):
@@ -83,8 +99,15 @@ def test_same_table_name_in_two_namespaces(db, tmp_path, ns):
     assert "dental_migrate_history" in read_schema(db, schema=dental.namespace).tables
     assert "dental_migrate_history" not in read_schema(db).tables
     if db.features.name == "sqlite":
-        path = Path(sqlite_path(db, dental.namespace))
-        assert path.name == f"test.{dental.namespace}.db" and path.exists()
+        # one file: the namespace's tables are prefixed in it, no other file
+        assert not Path(legacy_path(db, dental.namespace)).exists()
+        names = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master").fetchall()}
+        assert {"models", f"{dental.namespace}__models",
+                f"{dental.namespace}__dental_migrate_history"} <= names
+        assert DentalModel._meta.table_name == f"{dental.namespace}__models"
+    else:
+        assert (DentalModel._meta.schema, DentalModel._meta.table_name) == \
+            (dental.namespace, "models")
 
 
 def test_same_table_name_without_namespace_is_refused():
@@ -134,7 +157,9 @@ def test_reset_removes_an_empty_namespace(db, tmp_path, ns):
         assert db.execute_sql("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
                               (dental.namespace,)).fetchone()[0] == 0
     else:
-        assert not Path(sqlite_path(db, dental.namespace)).exists()
+        assert not Path(legacy_path(db, dental.namespace)).exists()
+        assert db.execute_sql("SELECT count(*) FROM sqlite_master WHERE name LIKE ?",
+                              (f"{dental.namespace}%",)).fetchone()[0] == 0
 
 
 def test_pricing_app_in_two_tenant_namespaces(db, ns):

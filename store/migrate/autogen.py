@@ -526,13 +526,26 @@ def models_state(app) -> dict:
 
 # --- prove ---------------------------------------------------------------------------
 
-def _normalised(schema):
-    """Column order aside (new columns are appended on every backend)."""
-    from ..introspect import Schema, Table
+_CUT_NAME = re.compile(r"_[0-9a-f]{7}$")
+
+
+def _normalised(schema, cut_checks=0):
+    """Column order aside (new columns are appended on every backend).
+    ``cut_checks``: the length of a SQLite namespace prefix; a CHECK whose
+    name is cut with a hash (63 characters), or would be with the prefix in
+    it, is named by its SQL instead."""
+    from ..introspect import Check, Schema, Table
     tables = {}
     for name, t in schema.tables.items():
+        checks = t.checks
+        if cut_checks:
+            checks = tuple(sorted(
+                (Check(f"~{c.sql}", c.sql) if (_CUT_NAME.search(c.name) and len(c.name)
+                                                in (63, 63 - cut_checks))
+                 or (c.name.startswith(f"ck_{name}_") and len(c.name) + cut_checks > 63)
+                 else c for c in checks), key=lambda c: c.name))
         tables[name] = Table(t.name, tuple(sorted(t.columns, key=lambda c: c.name)),
-                             t.primary_key, t.checks, t.indexes, t.foreign_keys, t.triggers,
+                             t.primary_key, checks, t.indexes, t.foreign_keys, t.triggers,
                              t.partition)
     return Schema(tables)
 
@@ -577,20 +590,20 @@ class Scratch:
             admin.close()
 
 
-def _apply_models(db, models):
+def _apply_models(db, models, namespace=None):
     """Create ``models`` on ``db`` (its default schema: a namespace bound at
-    run time is set aside), then restore their binding."""
-    saved = [(m, m._meta.database, m._meta.schema) for m in models]
+    run time is set aside; ``namespace``: SQLite names them as in that
+    namespace, to compare with a live one), then restore their binding."""
+    from ..namespaces import scoped
+    saved = [(m, m._meta.database) for m in models]
     try:
-        db.bind_models(models)
-        for m in models:
-            m._meta.schema = None
-        with db.atomic():
-            db.create_tables(models, safe=False)
+        with scoped(models, db.features.name if namespace else "postgresql", namespace):
+            db.bind_models(models)
+            with db.atomic():
+                db.create_tables(models, safe=False)
     finally:
-        for m, old, schema in saved:
+        for m, old in saved:
             m.bind(old, bind_refs=False, bind_backrefs=False)
-            m._meta.schema = schema
 
 
 def prove(app, migrations_dir: Path, new_name: str, source: str, old: dict,
@@ -747,12 +760,23 @@ def live_drift(db, app):
         if pending:
             return pending, None
         live = read_schema(router.database, exclude={app.history_table})
-        live = type(live)({n: t for n, t in live.tables.items() if n in set(app.tables)})
+        from ..namespaces import base_tables
+        live = type(live)({n: t for n, t in live.tables.items() if n in set(base_tables(app))})
         url = None if db.features.name == "sqlite" else db.url
         with Scratch(db.features.name, url) as scratch:
             _apply_models(scratch, app.models)
             wanted = read_schema(scratch)
-    return [], _normalised(live).diff(_normalised(wanted))
+    return [], compare_live(live, wanted, db, app.namespace)
+
+
+def compare_live(live, wanted, db, namespace=None):
+    """How ``live`` (read in ``namespace`` of ``db``) differs from ``wanted``
+    (the models created in a scratch database), column order aside. On
+    SQLite a namespace's CHECK names are made from the prefixed table name
+    (read back without the prefix): one cut to 63 characters with a hash
+    differs from the PostgreSQL name, so such CHECKs compare by SQL."""
+    cut = len(namespace) + 2 if db.features.name == "sqlite" and namespace else 0
+    return _normalised(live, cut).diff(_normalised(wanted, cut))
 
 
 # --- the proof with rows -------------------------------------------------------------

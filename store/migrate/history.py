@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import peewee
 
@@ -82,37 +81,36 @@ class History:
 
 def read_history(db, app) -> History:
     """Which migrations of ``app`` ``db`` has applied (nothing is created:
-    no namespace, no history table). Attaches an existing SQLite namespace."""
+    no namespace, no history table). On SQLite a namespace's history table is
+    ``<namespace>__<app>_migrate_history`` in the main file; an old-layout
+    namespace file is refused (``store.namespaces.check_legacy``)."""
     from ..fields import quote_ident
-    from ..namespaces import attach, sqlite_path
+    from ..namespaces import check_legacy, namespace_exists, table_name
     from .runner import migration_names
     files = migration_names(app.migrations_dir)
     ns = app.namespace
+    name = app.history_table
     if db.features.name == "postgresql":
         if ns is None:
             schema, ns_exists = db.execute_sql("SELECT current_schema()").fetchone()[0], True
         else:
             schema = ns
-            ns_exists = db.execute_sql("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                                       (ns,)).fetchone() is not None
+            ns_exists = namespace_exists(db, ns)
         prefix = f"{quote_ident(schema)}." if schema else ""
         exists = bool(schema) and ns_exists and db.execute_sql(
-            "SELECT to_regclass(%s)", (prefix + quote_ident(app.history_table),)).fetchone()[0] is not None
+            "SELECT to_regclass(%s)", (prefix + quote_ident(name),)).fetchone()[0] is not None
     else:
-        prefix, ns_exists = "", True
-        if ns is not None:
-            ns_exists = not db.url.is_memory and Path(sqlite_path(db, ns)).exists()
-            if ns_exists:
-                attach(db, ns)
-            prefix = f"{quote_ident(ns)}."
-        exists = ns_exists and db.execute_sql(
-            f"SELECT 1 FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?",
-            (app.history_table,)).fetchone() is not None
+        check_legacy(db, ns)
+        schema, prefix = None, ""
+        name = table_name(db, name, ns)
+        ns_exists = ns is None or namespace_exists(db, ns)
+        exists = db.execute_sql(
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+            (name,)).fetchone() is not None
     applied, rows = [], {}
     if exists:
-        table = f"{prefix}{quote_ident(app.history_table)}"
-        has_checksum = any(c.name == "checksum" for c in db.get_columns(
-            app.history_table, schema=(schema if db.features.name == "postgresql" else ns)))
+        table = f"{prefix}{quote_ident(name)}"
+        has_checksum = any(c.name == "checksum" for c in db.get_columns(name, schema=schema))
         wanted = "name, migrated_at" + (", checksum" if has_checksum else "")
         for row in db.execute_sql(f"SELECT {wanted} FROM {table} ORDER BY id").fetchall():
             migrated_at = row[1]

@@ -30,6 +30,7 @@ from peewee_migrate.migrator import Migrator
 from playhouse.migrate import Operation
 
 from ..errors import MigrationError
+from ..namespaces import base_table
 
 log = logging.getLogger("store.migrate")
 
@@ -57,23 +58,81 @@ class StoreMigrator(Migrator):
     def __get_model__(self, model):
         if isinstance(model, str) and model not in self.orm.__models__ \
                 and model not in self.orm.__tables__:
+            scoped = self.table_name(model)
+            if scoped in self.orm.__tables__:
+                return self.orm[scoped]
             reflected = self._reflect(model)
             if reflected is not None:
                 self.orm.add(reflected)
+                model = reflected._meta.table_name
         return super().__get_model__(model)
 
     def _reflect(self, table):
         from playhouse.reflection import Introspector
         db = self.__database__
+        table = self.table_name(table)
         if not db.table_exists(table):
             return None
         models = Introspector.from_database(db).generate_models(table_names=[table])
         return models.get(table)
 
+    # -- namespaces (see store.namespaces) -------------------------------------
+    def table_name(self, table: str) -> str:
+        """The name raw SQL of this migration must use for ``table``: on
+        SQLite in a namespace ``<namespace>__<table>`` (one file holds every
+        namespace), elsewhere ``table`` itself (PostgreSQL's search_path
+        places it in the namespace's schema)."""
+        from ..namespaces import table_name
+        return table_name(self.__database__, table)
+
+    def _scope(self, model):
+        """``model`` (and the models its foreign keys reference) named for
+        the database of this migration: prefixed in a SQLite namespace."""
+        from ..namespaces import scope_model, view_namespace
+        db = self.__database__
+        for m in [model] + [f.rel_model for f in model._meta.refs]:
+            scope_model(m, db.features.name, view_namespace(db))
+        return model
+
+    def sql(self, sql, *params):
+        """Raw SQL. In a SQLite namespace a table of the namespace named
+        without its prefix is refused (on SQLite that name is another
+        namespace's table): write ``migrator.table_name("t")``."""
+        from ..namespaces import namespace_tables, prefix, tables_named, view_namespace
+        db = self.__database__
+        if prefix(db):
+            bare = tables_named(sql, namespace_tables(db, view_namespace(db)))
+            if bare:
+                raise MigrationError(
+                    f"{self.app} {self.migration}: raw SQL names table(s) "
+                    f"{', '.join(sorted(set(bare)))} of namespace {view_namespace(db)!r} "
+                    f"without their SQLite prefix; write migrator.table_name("
+                    f"{bare[0]!r}) (\"{prefix(db)}{bare[0]}\" on SQLite, "
+                    f"\"{bare[0]}\" on PostgreSQL)", app=self.app, migration=self.migration)
+        return super().sql(sql, *params)
+
+    def create_model(self, model):
+        return super().create_model(self._scope(model))
+
+    def remove_model(self, model, *, cascade=True):
+        if not isinstance(model, str):
+            self._scope(model)
+        return super().remove_model(model, cascade=cascade)
+
+    def rename_table(self, model, new_name):
+        model = self.__get_model__(model)
+        result = super().rename_table(model, self.table_name(new_name))
+        model._meta.store_base_table = new_name
+        del model._meta.table
+        return result
+
     # -- store's operations --------------------------------------------------
     def _ddl(self):
+        from ..namespaces import prefix
         from .ddl import ddl_for
-        return ddl_for(self.__database__)
+        db = self.__database__
+        ddl = ddl_for(db)
+        return _Prefixed(ddl, prefix(db), self._scope) if prefix(db) else ddl
 
     def _op(self, label, fn, *args):
         def run():
@@ -86,8 +145,9 @@ class StoreMigrator(Migrator):
         (indexes are separate ``add_index`` operations)."""
         meta = model._meta
         meta.database = self.__database__
+        self._scope(model)
         self.orm.add(model)
-        self._op(f"create_table({meta.table_name!r})", _create_table, model)
+        self._op(f"create_table({base_table(model)!r})", _create_table, model)
         return model
 
     def drop_table(self, model):
@@ -95,7 +155,8 @@ class StoreMigrator(Migrator):
         can re-create it and store can remove what belongs to it)."""
         meta = model._meta
         meta.database = self.__database__
-        self._op(f"drop_table({meta.table_name!r})", _drop_table, model)
+        self._scope(model)
+        self._op(f"drop_table({base_table(model)!r})", _drop_table, model)
 
     def add_field(self, table, name, field, *, fill=None):
         """Add a column. ``fill``: the value existing rows get (a Python value
@@ -232,3 +293,38 @@ def _drop_table(model):
     for sql in appendonly.drop_sql(model, db.features.name):
         db.execute_sql(sql)
     model._schema.drop_table(safe=False)
+
+
+class _Prefixed:
+    """The DDL of a SQLite namespace view: each operation's table, and the
+    index an ``add_index`` / ``drop_index`` names, get the namespace prefix
+    (``dental__``); index SQL is rewritten to match; foreign keys of a field
+    reference the prefixed tables."""
+
+    def __init__(self, ddl, prefix, scope):
+        self.ddl, self.prefix, self.scope = ddl, prefix, scope
+
+    def _fields(self, args):
+        for a in args:
+            if isinstance(a, peewee.ForeignKeyField) and a.rel_model is not None:
+                self.scope(a.rel_model)
+
+    def add_index(self, table, name, sql, *args, **kwargs):
+        from ..namespaces import rename_in_sql
+        if sql:
+            sql = rename_in_sql(sql, {table: self.prefix + table, name: self.prefix + name},
+                                "index")
+        return self.ddl.add_index(self.prefix + table, self.prefix + name, sql, *args, **kwargs)
+
+    def drop_index(self, table, name, *args, **kwargs):
+        return self.ddl.drop_index(self.prefix + table, self.prefix + name, *args, **kwargs)
+
+    def __getattr__(self, attr):
+        method = getattr(self.ddl, attr)
+        if not callable(method):
+            return method
+
+        def call(table, *args, **kwargs):
+            self._fields(list(args) + list(kwargs.values()))
+            return method(self.prefix + table, *args, **kwargs)
+        return call

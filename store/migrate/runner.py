@@ -118,7 +118,9 @@ def states(app, history) -> list[MigrationState]:
 
 class StoreRouter(Router):
     """Runs one app's migrations; a namespaced app's inside its namespace
-    (its own connection: ``close()`` it, or use it as a context manager)."""
+    (its own connection: ``close()`` it, or use it as a context manager; on
+    SQLite a view of the main file, see ``store.namespaces.open_namespace``,
+    which merges an old-layout namespace file first)."""
 
     def __init__(self, database, app, *, logger=log):
         from ..namespaces import open_namespace
@@ -154,13 +156,18 @@ class StoreRouter(Router):
     # -- history -----------------------------------------------------------
     @cached_property
     def model(self):
-        model = history_model(self.database, self.migrate_table, self.schema)
+        model = history_model(self.database, self._history_name(), self.schema)
         with self._locked_transaction(True):
             ensure_history(model)
         return model
 
+    def _history_name(self) -> str:
+        """The history table's name (prefixed in a SQLite namespace)."""
+        from ..namespaces import table_name
+        return table_name(self.database, self.migrate_table)
+
     def _history_exists(self) -> bool:
-        return "model" in self.__dict__ or self.database.table_exists(self.migrate_table)
+        return "model" in self.__dict__ or self.database.table_exists(self._history_name())
 
     @property
     def done(self):
@@ -294,7 +301,10 @@ class StoreRouter(Router):
             if db.features.name == "sqlite" and not fake:
                 broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
+                    from ..namespaces import strip, view_namespace
                     table, _rowid, parent, _fk = broken[0]
+                    table = strip(table, view_namespace(db))
+                    parent = strip(parent, view_namespace(db))
                     raise MigrationError(
                         f"{self.app.name} {name}: {len(broken)} row(s) break foreign keys "
                         f"after the migration (first: {table} -> {parent})",
@@ -335,8 +345,11 @@ class StoreRouter(Router):
                 progress.finish()
         if name is None and not fake:
             from .. import legacy
-            legacy.refuse_scaled_decimals(self.database, self.app.models, self.app.name,
-                                          unqualified=True)
+            from ..namespaces import scoped, view_namespace
+            db = self.database
+            with scoped(self.app.models, db.features.name, view_namespace(db)):
+                legacy.refuse_scaled_decimals(db, self.app.models, self.app.name,
+                                              unqualified=True)
         return applied
 
     def rollback(self, steps: int | None = 1, to: str | None = None, *, fake=False):

@@ -243,17 +243,21 @@ class _Bound:
 
     def __init__(self, models, db):
         self.models, self.db = models, db
-        self.saved = [(m, m._meta.database, m._meta.schema) for m in models]
+        self.saved = [(m, m._meta.database, m._meta.table_name, m._meta.schema)
+                      for m in models]
 
     def __enter__(self):
+        from ..namespaces import scope_model
         for m in self.models:
             m.bind(self.db, bind_refs=False, bind_backrefs=False)
-            m._meta.schema = None           # migrations run inside their namespace
+            # migrations run inside their namespace: declared name, no schema
+            scope_model(m, "postgresql", None)
         return self.db
 
     def __exit__(self, *exc):
-        for m, old, schema in self.saved:
+        for m, old, name, schema in self.saved:
             m.bind(old, bind_refs=False, bind_backrefs=False)
+            m._meta.set_table_name(name)
             m._meta.schema = schema
 
 
@@ -338,7 +342,14 @@ def _meta_state(model, src) -> dict:
 
 
 def app_state(models) -> dict:
-    """The state of ``models`` (an app's registered models)."""
+    """The state of ``models`` (an app's registered models), by their
+    declared table names (a namespace they are bound to is set aside)."""
+    from ..namespaces import unscoped
+    with unscoped(models):
+        return _app_state(models)
+
+
+def _app_state(models) -> dict:
     src = Source()
     dialects = _dialects()
     tables = {}
