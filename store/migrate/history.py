@@ -86,7 +86,7 @@ def read_history(db, app) -> History:
     namespace file is refused (``store.namespaces.check_legacy``)."""
     from ..fields import quote_ident
     from ..namespaces import check_legacy, namespace_exists, table_name
-    from .runner import migration_names
+    from .files import migration_names
     files = migration_names(app.migrations_dir)
     ns = app.namespace
     name = app.history_table

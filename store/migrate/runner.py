@@ -27,6 +27,7 @@ from pathlib import Path
 from peewee_migrate import Router
 
 from ..errors import MigrationError
+from .files import migration_names  # noqa: F401 (also store.migrate.runner's name)
 from .history import checksum, ensure_history, history_model
 from .migrator import StoreMigrator
 
@@ -57,14 +58,6 @@ class MigrationState:
     name: str
     state: str            # applied, pending, edited, missing
     applied_at: object = None
-
-
-def migration_names(folder) -> list[str]:
-    """The migration files of ``folder`` (peewee-migrate's ``NNN_name.py``), in order."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(f.stem for f in folder.iterdir() if Router.filemask.match(f.name))
 
 
 def _void(migrator, database, fake=False, **kwargs):
