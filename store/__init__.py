@@ -101,7 +101,7 @@ def _load_apps(apps, migrations):
 
 
 def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False,
-            migrations=None, **options):
+            migrations=None, replicas=(), **options):
     """Open the database for ``url``, bind models, return the connected
     peewee Database. Safe to run again (a notebook cell): the connection of
     an earlier ``connect`` to the same database is closed first.
@@ -118,6 +118,11 @@ def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False
       folders, looked at first (then the project's ``migrations/``, then,
       for a seed app, the migrations shipped with store; see
       ``store.project``). An app without migrations is a ``ConfigError``.
+    * ``replicas``: streaming read replicas of a PostgreSQL ``url`` (URLs;
+      or ``?replica=host:port`` in the URL): reads made outside a
+      transaction go to them, the rest to the primary; ``?pooler=pgbouncer``:
+      the URL goes through a transaction pooler. See ``store.replicas`` and
+      docs/scale.md. Migrating (``migrate=True``) runs on the primary.
     * Extra keyword options go to the peewee Database class.
 
     Re-running: earlier handles of the same database (same SQLite file, same
@@ -136,19 +141,29 @@ def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False
     resolved, _source = resolve_url(url)
     parsed = parse_url(resolved)
     app_objects = _load_apps(apps, migrations) if apps else []
+    if replicas and parsed.backend != "postgresql":
+        raise ConfigError(f"replicas= needs a PostgreSQL primary, not {parsed.masked()!r}")
     _close_earlier(parsed)
-    db = open_database(parsed, **options)
+    from contextlib import nullcontext
+    from .replicas import needs_scaling, open_scaled
+    if needs_scaling(parsed, replicas):
+        db = open_scaled(parsed, replicas=replicas, **options)
+    else:
+        db = open_database(parsed, **options)
     db.connect(reuse_if_open=True)
     _remember(db)
+    on_primary = getattr(db, "primary", None)       # a replicated database: no replica
     try:
         if models:
             db.bind_models(models)
             if migrate:
-                db.create_tables(models, safe=True)
+                with (on_primary() if on_primary else nullcontext()):
+                    db.create_tables(models, safe=True)
         if app_objects:
             if migrate:
                 from . import migrate as runner
-                runner.migrate(db, app_objects)
+                with (on_primary() if on_primary else nullcontext()):
+                    runner.migrate(db, app_objects)
             from .legacy import refuse_scaled_decimals
             from .namespaces import bind_app
             for app in app_objects:
@@ -162,7 +177,7 @@ def connect(url: str | None = None, *, models=(), apps=(), migrate: bool = False
 
 @contextmanager
 def open(url: str | None = None, *, models=(), apps=(), migrate: bool = False,  # noqa: A001
-         migrations=None, **options):
+         migrations=None, replicas=(), **options):
     """``with store.open(url, apps=["forecast"]) as db:`` -- ``connect`` (same
     arguments), and on exit close the connection and give ``models`` and the
     apps' models back the database (and namespace) they had before. No
@@ -173,7 +188,7 @@ def open(url: str | None = None, *, models=(), apps=(), migrate: bool = False,  
         bound += [m for app in _load_apps(apps, migrations) for m in app.models]
     previous = [(m, m._meta.database, m._meta.table_name, m._meta.schema) for m in bound]
     db = connect(url, models=models, apps=apps, migrate=migrate, migrations=migrations,
-                 **options)
+                 replicas=replicas, **options)
     try:
         yield db
     finally:

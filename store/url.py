@@ -9,7 +9,20 @@ Accepted forms::
 
 PostgreSQL options are libpq's (``sslmode``, ``application_name``,
 ``connect_timeout``, ``options``, ...) plus store's own ``pool``
-(``true``/``false``), ``max_connections`` and ``stale_timeout``.
+(``true``/``false``), ``max_connections`` and ``stale_timeout``, and those of
+read replicas and poolers (``store.replicas``, docs/scale.md):
+
+* ``replica=HOST[:PORT]``, repeated or comma-separated: streaming replicas of
+  this database (same database name, user and password) that serve the reads
+  made outside a transaction;
+* ``max_replica_lag=SECONDS`` (default 5): a replica further behind is skipped;
+* ``read_your_writes=true|false`` (default true): after a write, this
+  thread's reads go to the primary until a replica has replayed it;
+* ``pooler=pgbouncer`` (or ``none``): the URL reaches PostgreSQL through a
+  transaction-pooling pgbouncer: no prepared statements, no startup
+  ``options`` (applied per transaction instead), session state refused;
+* ``prepare_threshold=N|none``: psycopg's (default 5; ``none`` with a pooler).
+
 SQLite options: ``timeout`` (busy timeout in seconds).
 
 A ``DatabaseURL`` never shows its password: ``str()``, ``repr()`` and every
@@ -28,6 +41,11 @@ ACCEPTED = ("sqlite:///PATH", "sqlite:///:memory:",
             "postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 STORE_PG_OPTIONS = {"pool", "max_connections", "stale_timeout", "timeout"}
+#: read routing and poolers (store.replicas); never passed to libpq
+SCALE_OPTIONS = {"replica", "max_replica_lag", "read_your_writes", "pooler",
+                 "prepare_threshold"}
+POOLERS = ("pgbouncer", "none")
+DEFAULT_MAX_REPLICA_LAG = 5.0
 LIBPQ_OPTIONS = {
     "sslmode", "sslrootcert", "sslcert", "sslkey", "application_name",
     "connect_timeout", "options", "target_session_attrs", "keepalives",
@@ -97,6 +115,67 @@ class DatabaseURL:
     def option(self, key, default=None):
         return dict(self.options).get(key, default)
 
+    # -- replicas and poolers (store.replicas) ---------------------------------------
+    @property
+    def pooler(self) -> str | None:
+        """``"pgbouncer"`` when the URL goes through a transaction pooler."""
+        value = (self.option("pooler") or "none").lower()
+        return None if value == "none" else value
+
+    def replica_addresses(self) -> list[tuple[str, int | None]]:
+        """``[(host, port)]`` of the URL's ``replica=`` options, in order."""
+        out = []
+        for key, value in self.options:
+            if key != "replica":
+                continue
+            for item in filter(None, (v.strip() for v in value.split(","))):
+                out.append(_host_port(item))
+        return out
+
+    def replica_url(self, host: str, port: int | None) -> DatabaseURL:
+        """This URL pointed at a replica: same database, user, password and
+        libpq options, none of the routing or pooler options (a replica is
+        reached directly)."""
+        import dataclasses
+        kept = tuple((k, v) for k, v in self.options
+                     if k in LIBPQ_OPTIONS or (k == "prepare_threshold" and not self.pooler))
+        return dataclasses.replace(self, host=host, port=port, options=kept)
+
+    def read_your_writes(self) -> bool:
+        return _flag(self, "read_your_writes", True)
+
+    def max_replica_lag(self) -> float:
+        value = self.option("max_replica_lag")
+        if value is None:
+            return DEFAULT_MAX_REPLICA_LAG
+        try:
+            lag = float(value)
+        except ValueError:
+            lag = -1.0
+        if not 0 <= lag < float("inf"):
+            raise ConfigError(f"database URL option max_replica_lag={value!r} must be a "
+                              f"non-negative number of seconds")
+        return lag
+
+    def prepare_threshold(self):
+        """psycopg's ``prepare_threshold``: the URL's, else None behind a
+        pooler (pgbouncer 1.18 in transaction mode cannot carry prepared
+        statements), else psycopg's default (``...``: not passed)."""
+        value = self.option("prepare_threshold")
+        if value is None:
+            return None if self.pooler else ...
+        if value.lower() in ("none", "off", "false"):
+            return None
+        if not value.isdigit():
+            raise ConfigError(f"database URL option prepare_threshold={value!r} must be a "
+                              f"non-negative integer or none")
+        return int(value)
+
+    def session_options(self) -> list[tuple[str, str]]:
+        """``[(name, value)]`` of the ``-c name=value`` (``--name=value``)
+        settings in libpq's ``options``."""
+        return _settings(self.option("options") or "")
+
     def masked(self) -> str:
         if self.backend == "sqlite":
             return "sqlite:///" + self.database
@@ -115,7 +194,12 @@ class DatabaseURL:
         return f"DatabaseURL({self.masked()!r})"
 
     def connect_params(self) -> dict:
-        """Keyword arguments for psycopg.connect (PostgreSQL only)."""
+        """Keyword arguments for psycopg.connect (PostgreSQL only).
+
+        Behind ``pooler=pgbouncer``: ``prepare_threshold=None``, and libpq's
+        ``options`` are refused (pgbouncer 1.18 refuses that startup
+        parameter): ``store.replicas.ScaledPostgresStore`` sends none and
+        sets them with ``SET LOCAL`` in each transaction instead."""
         params = {}
         if self.user:
             params["user"] = self.user
@@ -128,6 +212,16 @@ class DatabaseURL:
         for key, value in self.options:
             if key in LIBPQ_OPTIONS:
                 params[key] = value
+        threshold = self.prepare_threshold()
+        if threshold is not ...:
+            params["prepare_threshold"] = threshold
+        if self.pooler and "options" in params:
+            raise ConfigError(
+                f"database URL {self.masked()!r}: option options={params['options']!r} "
+                f"cannot go through pooler={self.pooler} (pgbouncer 1.18 refuses the "
+                f"startup parameter 'options'); open it with store.connect(), which sets "
+                f"them with SET LOCAL in each transaction, or reach PostgreSQL directly "
+                f"(a URL without the pooler)")
         return params
 
 
@@ -154,6 +248,67 @@ def _error(message: str, raw: str | None) -> ConfigError:
     if raw:
         message = message.replace(raw, _masked_raw(raw))
     return ConfigError(message)
+
+
+def _flag(url: DatabaseURL, key: str, default: bool) -> bool:
+    value = url.option(key)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"database URL option {key}={value!r} must be true or false")
+
+
+def _host_port(item: str) -> tuple[str, int | None]:
+    """``host[:port]`` of a ``replica=`` option (no user, password or path:
+    a replica shares the URL's; a full URL goes to ``store.connect(replicas=)``)."""
+    host, colon, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
+    if ("@" in item or "/" in item or not host
+            or any(not (c.isalnum() or c in ".-_") for c in host)):
+        raise ConfigError("database URL option replica: each replica must be HOST or "
+                          "HOST:PORT (credentials and database come from the URL; pass "
+                          "full URLs as store.connect(replicas=[...]))")
+    if colon:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"database URL option replica={item!r}: bad port")
+        return host, int(port)
+    return host, None
+
+
+def _settings(options: str) -> list[tuple[str, str]]:
+    """``-c name=value`` / ``--name=value`` settings of libpq's ``options``
+    (backslash escapes a space, as libpq reads it)."""
+    words, word, escaped = [], "", False
+    for ch in options:
+        if escaped:
+            word, escaped = word + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += ch
+    if word:
+        words.append(word)
+    out, i = [], 0
+    while i < len(words):
+        w = words[i]
+        if w == "-c" and i + 1 < len(words):
+            setting, i = words[i + 1], i + 2
+        elif w.startswith(("-c", "--")):
+            setting, i = w[2:], i + 1
+        else:
+            raise ConfigError(f"database URL option options: cannot read {w!r} (store "
+                              f"understands -c name=value and --name=value)")
+        name, eq, value = setting.partition("=")
+        if not eq or not name:
+            raise ConfigError(f"database URL option options: {setting!r} is not name=value")
+        out.append((name.replace("-", "_"), value))
+    return out
 
 
 def _plain(value, part: str, raw: str):
@@ -204,9 +359,23 @@ def _parse_postgres(raw: str) -> DatabaseURL:
     database = _plain(unquote(parts.path.lstrip("/")), "database name", raw)
     if not database:
         raise _error(f"PostgreSQL URL {_masked_raw(raw)!r} names no database", raw)
-    options = _query(parts.query, LIBPQ_OPTIONS | STORE_PG_OPTIONS, raw)
-    return DatabaseURL(
+    options = _query(parts.query, LIBPQ_OPTIONS | STORE_PG_OPTIONS | SCALE_OPTIONS, raw)
+    url = DatabaseURL(
         "postgresql", database,
         user=_plain(unquote(parts.username), "user", raw) if parts.username else None,
         password=_plain(unquote(parts.password), "password", raw) if parts.password else None,
         host=parts.hostname, port=port, options=options)
+    _check_scale_options(url)
+    return url
+
+
+def _check_scale_options(url: DatabaseURL) -> None:
+    """Refuse a bad routing or pooler option now, naming it."""
+    pooler = (url.option("pooler") or "none").lower()
+    if pooler not in POOLERS:
+        raise ConfigError(f"database URL option pooler={url.option('pooler')!r}: "
+                          f"accepted: {', '.join(POOLERS)}")
+    url.replica_addresses()
+    url.max_replica_lag()
+    url.read_your_writes()
+    url.prepare_threshold()

@@ -324,3 +324,80 @@ def test_control_characters_are_refused(raw, part):
     with pytest.raises(store.ConfigError, match=f"the {part} holds a control character") as info:
         parse_url(raw)
     assert "pw" not in str(info.value)
+
+
+# --- replicas and poolers (store.replicas) -------------------------------------------
+
+def test_replica_options_parsed():
+    url = parse_url(f"postgresql://alice:{PW}@primary:5432/appdb?replica=r1:5433,r2"
+                    "&replica=r3.example.com:6000&max_replica_lag=2.5&read_your_writes=off")
+    assert url.replica_addresses() == [("r1", 5433), ("r2", None), ("r3.example.com", 6000)]
+    assert url.max_replica_lag() == 2.5
+    assert url.read_your_writes() is False
+    assert url.pooler is None
+    replica = url.replica_url("r1", 5433)
+    assert (replica.host, replica.port, replica.user, replica.password, replica.database) == \
+        ("r1", 5433, "alice", PW, "appdb")
+    assert replica.options == ()                     # routing options stay with the primary
+    params = url.connect_params()
+    assert "replica" not in params and "max_replica_lag" not in params
+    assert "prepare_threshold" not in params         # psycopg's default
+
+
+def test_replica_defaults():
+    url = parse_url("postgresql://localhost/app?replica=r1")
+    assert url.max_replica_lag() == 5.0
+    assert url.read_your_writes() is True
+
+
+@pytest.mark.parametrize("option, named", [
+    (f"replica=bob:{PW}@r1:5432", "replica"),
+    ("replica=r1:notaport", "replica"),
+    ("replica=postgresql://r1/app", "replica"),
+    ("max_replica_lag=-1", "max_replica_lag"),
+    ("max_replica_lag=soon", "max_replica_lag"),
+    ("read_your_writes=maybe", "read_your_writes"),
+    ("pooler=odyssey", "pooler"),
+    ("prepare_threshold=-2", "prepare_threshold"),
+])
+def test_bad_scale_options_are_named_never_leak(option, named):
+    with pytest.raises(store.ConfigError, match=named) as info:
+        parse_url(f"postgresql://alice:{PW}@primary/appdb?{option}")
+    assert PW not in str(info.value)
+
+
+def test_pooler_turns_preparation_off():
+    url = parse_url("postgresql://app@bouncer:6432/shop?pooler=pgbouncer")
+    assert url.pooler == "pgbouncer"
+    assert url.connect_params()["prepare_threshold"] is None
+    assert parse_url("postgresql://h/db?pooler=pgbouncer&prepare_threshold=3"
+                     ).connect_params()["prepare_threshold"] == 3
+    assert parse_url("postgresql://h/db?prepare_threshold=none"
+                     ).connect_params()["prepare_threshold"] is None
+    assert parse_url("postgresql://h/db?pooler=none").pooler is None
+
+
+def test_startup_options_through_a_pooler():
+    url = parse_url(f"postgresql://alice:{PW}@bouncer/shop?pooler=pgbouncer"
+                    "&options=-csearch_path%3Dtenant%20-c%20statement_timeout%3D5s")
+    with pytest.raises(store.ConfigError, match="options=.*pooler=pgbouncer") as info:
+        url.connect_params()
+    assert PW not in str(info.value)
+    from store.replicas import ScaledPostgresStore
+    assert "options" not in ScaledPostgresStore(url).connect_params    # set per transaction
+    assert url.session_options() == [("search_path", "tenant"), ("statement_timeout", "5s")]
+    assert parse_url("postgresql://h/db?options=--work-mem%3D64MB").session_options() == \
+        [("work_mem", "64MB")]
+
+
+def test_scaled_database_repr_masks_every_password():
+    from store.replicas import ScaledPostgresStore, open_scaled
+    db = open_scaled(f"postgresql://alice:{PW}@primary/appdb?replica=r1:5433",
+                     replicas=[f"postgresql://bob:{PW}x@r2/appdb"])
+    assert isinstance(db, ScaledPostgresStore)
+    assert PW not in repr(db)
+    assert "r1:5433" in repr(db) and "r2" in repr(db)
+    with pytest.raises(store.ConfigError, match="pool=true"):
+        open_scaled("postgresql://h/db?replica=r1&pool=true")
+    with pytest.raises(store.ConfigError, match="replicas= needs a PostgreSQL"):
+        store.connect("sqlite:///:memory:", replicas=["postgresql://r1/db"])

@@ -211,6 +211,13 @@ class StoreRouter(Router):
                     db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self._lock_key(),))
                     yield
             else:
+                pooler = getattr(db.url, "pooler", None)
+                if pooler:
+                    raise MigrationError(
+                        f"{self.app.name}: a migration with atomic = False holds a session "
+                        f"advisory lock, which does not survive a transaction boundary "
+                        f"through pooler={pooler}; run migrate with a URL that reaches the "
+                        f"primary directly (without pooler=)", app=self.app.name)
                 db.execute_sql("SELECT pg_advisory_lock(%s)", (self._lock_key(),))
                 try:
                     yield
