@@ -39,6 +39,7 @@ from .frames import from_frame, to_frame
 
 __all__ = [
     "connect", "open", "features", "parse_url", "DatabaseURL", "SqliteStore", "PostgresStore",
+    "bind_app",
     "table", "Table", "to_frame", "from_frame",
     "Model", "TimestampedModel", "Check", "Repository", "MultipleRowsFound",
     "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
@@ -218,11 +219,19 @@ def _register_display() -> None:
 _register_display()
 
 
+#: Submodules the README documents as ``store.<name>`` (``store.fast.bulk_insert``):
+#: imported on first use, so that ``import store`` stays light.
+_LAZY_MODULES = ("fast", "transfer", "namespaces", "partitions", "replicas", "migrate")
+#: Names imported on first use: the database classes (for code that builds
+#: one as peewee does: ``SqliteStore(path)``, pwiz's output) and bind_app.
+_LAZY_NAMES = {"SqliteStore": "database", "PostgresStore": "database",
+               "bind_app": "namespaces"}
+
+
 def __getattr__(name):
-    # the database classes, for code that builds one as peewee does
-    # (``SqliteStore(path)``, pwiz's output): imported on first use, so that
-    # ``import store`` stays as light as before
-    if name in ("SqliteStore", "PostgresStore"):
-        from . import database
-        return getattr(database, name)
+    import importlib
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'store' has no attribute {name!r}")

@@ -121,3 +121,75 @@ def violation(kind: str, *, table, constraint, column=None) -> ConstraintViolati
                  "foreign_key": "FOREIGN KEY"}[kind]
         message = f"{label} constraint {constraint} violated on table {table}"
     return cls(message, table=table, constraint=constraint, column=column)
+
+
+# --- errors of particular modules (each re-exported there) ---------------------------
+
+class TransferError(StoreError):
+    """A copy, dump or load was refused or failed; ``table`` names the table
+    (``app.table``) when one is concerned. Nothing was written."""
+
+    def __init__(self, message: str, *, table: str | None = None):
+        self.table = table
+        super().__init__(message)
+
+
+class ChecksumMismatch(TransferError):
+    """The rows read back from the target differ from the source's."""
+
+
+class DumpFileError(TransferError):
+    """A dump file does not match the schema: ``path``, ``line`` (1-based,
+    None for the whole file) and ``column`` (None when not one column)."""
+
+    def __init__(self, path, line, column, reason: str, *, table: str | None = None):
+        self.path, self.line, self.column, self.reason = str(path), line, column, reason
+        where = self.path + (f":{line}" if line else "")
+        what = f" column {column!r}:" if column else ""
+        super().__init__(f"{where}:{what} {reason}", table=table)
+
+
+class MissingPartition(ConstraintViolation):
+    """PostgreSQL has no partition of ``table`` for ``day``.
+
+    A ``ConstraintViolation`` (and so a peewee ``IntegrityError``) with
+    ``kind == "partition"``, ``table``, ``column`` (the partition key),
+    ``day`` (a ``date``, or the text PostgreSQL reported if it is not one)
+    and ``constraint`` None.
+    """
+
+    kind = "partition"
+
+    def __init__(self, table: str, column: str | None, day):
+        self.day = day
+        message = (f"no partition of table {table} for {column or 'the partition key'} = {day} "
+                   f"(create it first: store.partitions.create_partitions)")
+        super().__init__(message, table=table, constraint=None, column=column)
+
+
+class MultipleRowsFound(StoreError, LookupError):
+    """``find_by`` matched more than one row (its keys are not unique)."""
+
+    def __init__(self, table: str, keys: dict, found: int):
+        self.table = table
+        self.keys = keys
+        self.found = found
+        super().__init__(f"{table}: {found} rows match {keys!r}; find_by expects at most one")
+
+
+class MissingExtra(ImportError):
+    """An optional dependency is not installed; ``extra`` names the store
+    extra that installs it."""
+
+    def __init__(self, what: str, extra: str):
+        self.extra = extra
+        super().__init__(f"{what} needs {extra}, an optional dependency of store: "
+                         f"pip install 'store[{extra}]'", name=extra)
+
+
+class ReplicaWarning(UserWarning):
+    """A replica is skipped (down, lagging, not a replica) or back in use."""
+
+
+class PoolerRefused(ConfigError):
+    """A statement that cannot work through a transaction pooler."""

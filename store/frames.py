@@ -46,22 +46,12 @@ import uuid
 import peewee
 
 from .rows import Rows, _is_json_field, collect
-from .errors import ValidationError
+from .errors import MissingExtra, ValidationError
 
 __all__ = ["to_frame", "from_frame", "frame_of", "MissingExtra"]
 
 DECIMALS = ("decimal", "float")
 ENUMS = ("value", "member")
-
-
-class MissingExtra(ImportError):
-    """An optional dependency is not installed; ``extra`` names the store
-    extra that installs it."""
-
-    def __init__(self, what: str, extra: str):
-        self.extra = extra
-        super().__init__(f"{what} needs {extra}, an optional dependency of store: "
-                         f"pip install 'store[{extra}]'", name=extra)
 
 
 def _pandas(what: str):

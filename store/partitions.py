@@ -55,31 +55,13 @@ from dataclasses import dataclass
 import peewee
 from peewee import SQL, Entity, NodeList
 
-from .errors import CheckViolation, ConfigError, ConstraintViolation, violation
+from .errors import CheckViolation, ConfigError, ConstraintViolation, MissingPartition, violation
 from .fields import BigAutoField, quote_ident
 from .model import Model, StoreSchemaManager, constraint_name
 
 __all__ = ["PartitionedModel", "PartitionedSchemaManager", "PartitionRowId",
            "MissingPartition", "Partition", "partition_name", "create_partitions",
            "list_partitions", "drop_partitions_before"]
-
-
-class MissingPartition(ConstraintViolation):
-    """PostgreSQL has no partition of ``table`` for ``day``.
-
-    A ``ConstraintViolation`` (and so a peewee ``IntegrityError``) with
-    ``kind == "partition"``, ``table``, ``column`` (the partition key),
-    ``day`` (a ``date``, or the text PostgreSQL reported if it is not one)
-    and ``constraint`` None.
-    """
-
-    kind = "partition"
-
-    def __init__(self, table: str, column: str | None, day):
-        self.day = day
-        message = (f"no partition of table {table} for {column or 'the partition key'} = {day} "
-                   f"(create it first: store.partitions.create_partitions)")
-        super().__init__(message, table=table, constraint=None, column=column)
 
 
 # --- the table definition ------------------------------------------------------

@@ -83,6 +83,7 @@ from contextlib import contextmanager
 import peewee
 
 from . import errors
+from .errors import PoolerRefused, ReplicaWarning
 from .database import PostgresStore
 from .url import DatabaseURL, mask_password, parse_url
 
@@ -90,14 +91,6 @@ log = logging.getLogger("store.replicas")
 
 DEFAULT_CHECK_INTERVAL = 1.0
 REPLICA_CONNECT_TIMEOUT = "2"
-
-
-class ReplicaWarning(UserWarning):
-    """A replica is skipped (down, lagging, not a replica) or back in use."""
-
-
-class PoolerRefused(errors.ConfigError):
-    """A statement that cannot work through a transaction pooler."""
 
 
 # --- what a statement is ---------------------------------------------------------

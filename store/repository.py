@@ -47,22 +47,12 @@ from typing import Generic, Iterable, Optional, TypeVar
 
 import peewee
 
-from .errors import ConfigError, StoreError, ValidationError
+from .errors import ConfigError, MultipleRowsFound, ValidationError
 from .fields import JSONField
 
 M = TypeVar("M", bound=peewee.Model)
 
 __all__ = ["Repository", "MultipleRowsFound"]
-
-
-class MultipleRowsFound(StoreError, LookupError):
-    """``find_by`` matched more than one row (its keys are not unique)."""
-
-    def __init__(self, table: str, keys: dict, found: int):
-        self.table = table
-        self.keys = keys
-        self.found = found
-        super().__init__(f"{table}: {found} rows match {keys!r}; find_by expects at most one")
 
 
 class Repository(Generic[M]):

@@ -82,7 +82,8 @@ from pathlib import Path
 import peewee
 
 from . import appendonly
-from .errors import ConfigError, StoreError, ValidationError
+from .errors import (ChecksumMismatch, ConfigError, DumpFileError,  # noqa: F401 (re-exported)
+                     StoreError, TransferError, ValidationError)
 from .fields import (DateTimeTZField, DecimalField, EnumField, JSONField, UUIDField,
                      quote_ident)
 from .introspect import read_schema
@@ -105,30 +106,6 @@ _MOD = 2 ** 256
 
 
 # --- errors and reports ----------------------------------------------------------
-
-class TransferError(StoreError):
-    """A copy, dump or load was refused or failed; ``table`` names the table
-    (``app.table``) when one is concerned. Nothing was written."""
-
-    def __init__(self, message: str, *, table: str | None = None):
-        self.table = table
-        super().__init__(message)
-
-
-class ChecksumMismatch(TransferError):
-    """The rows read back from the target differ from the source's."""
-
-
-class DumpFileError(TransferError):
-    """A dump file does not match the schema: ``path``, ``line`` (1-based,
-    None for the whole file) and ``column`` (None when not one column)."""
-
-    def __init__(self, path, line, column, reason: str, *, table: str | None = None):
-        self.path, self.line, self.column, self.reason = str(path), line, column, reason
-        where = self.path + (f":{line}" if line else "")
-        what = f" column {column!r}:" if column else ""
-        super().__init__(f"{where}:{what} {reason}", table=table)
-
 
 @dataclass
 class TableReport:

@@ -82,3 +82,33 @@ def test_the_checker_finds_a_cycle():
 
 def test_no_import_cycles_between_store_modules():
     assert cycles(graph()) == []
+
+
+def test_public_exceptions_live_in_errors():
+    """Every public exception class is defined in store.errors (the modules
+    that raise them re-export them); the CLI's click wrappers excepted."""
+    import importlib
+    outside = []
+    for name in sorted(graph()):
+        if name in ("store.cli", "store.errors") or name.startswith("store.apps"):
+            continue
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, BaseException) \
+                    and value.__module__ == name and not attr.startswith("_"):
+                outside.append(f"{name}.{attr}")
+    assert outside == []
+
+
+def test_what_the_readme_names_is_reachable_from_store():
+    """``store.fast.bulk_insert``, ``store.transfer.copy_database``,
+    ``store.bind_app``, ``store.SqliteStore``: after ``import store`` alone."""
+    import subprocess
+    import sys
+    code = ("import store\n"
+            "assert callable(store.fast.bulk_insert) and callable(store.transfer.copy_database)\n"
+            "assert callable(store.bind_app) and store.SqliteStore.__name__ == 'SqliteStore'\n"
+            "assert store.namespaces.bind_app is store.bind_app\n"
+            "assert all(hasattr(store, n) for n in store.__all__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-600:]
