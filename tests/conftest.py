@@ -131,6 +131,23 @@ def tables(db):
 
 
 @pytest.fixture(autouse=True)
+def _declared_table_names():
+    """Any model bound in a SQLite namespace during a test (its table renamed
+    ``<ns>__<table>``) gets its declared name back afterwards, so a later test
+    may create it with the ``tables`` fixture."""
+    yield
+    import peewee
+
+    from store.namespaces import scope_model
+    todo = list(peewee.Model.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        if "store_base_table" in model._meta.__dict__:
+            scope_model(model, "postgresql", None)
+
+
+@pytest.fixture(autouse=True)
 def _app_model_bindings():
     """Give every model of the shipped apps back its database and namespace
     after each test (``bind_app`` sets ``Meta.schema`` for the class)."""

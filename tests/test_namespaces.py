@@ -17,22 +17,6 @@ from store.migrate import status as migration_status
 from store.namespaces import bind_app, legacy_path
 
 
-@pytest.fixture(autouse=True)
-def _declared_table_names():
-    """Models bound in a SQLite namespace get their declared names back after
-    the test (a later test may create them with the ``tables`` fixture)."""
-    yield
-    import peewee
-
-    from store.namespaces import scope_model
-    todo = list(peewee.Model.__subclasses__())
-    while todo:
-        model = todo.pop()
-        todo.extend(model.__subclasses__())
-        if "store_base_table" in model._meta.__dict__:
-            scope_model(model, "postgresql", None)
-
-
 class PricingModel(store.Model):
     brand = store.CharField(max_length=20)
 
