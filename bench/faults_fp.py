@@ -41,6 +41,16 @@ def _digest(rows) -> str:
     return h.hexdigest()[:16]
 
 
+def _split(name: str):
+    """``("dental", "users")`` for ``dental__users``, ``(None, name)`` otherwise
+    (store.names.split_name's rule, copied: --store-path may name an older
+    store that has no store.names)."""
+    head, sep, rest = name.partition("__")
+    if sep and rest and head and not head.endswith("_"):
+        return head, rest
+    return None, name
+
+
 def _sqlite(url: str) -> dict:
     fp = {}
     for ns, path in sqlite_files(url).items():
@@ -54,12 +64,15 @@ def _sqlite(url: str) -> dict:
                     continue
                 schema = tuple(sorted((t, n, s or "") for t, n, tbl, s in master if tbl == name))
                 q = '"' + name.replace('"', '""') + '"'
+                # one file holds every namespace (``dental__users``): the same
+                # (namespace, table) key as a namespace file or schema gives
+                key = (ns, name) if ns is not None else _split(name)
                 if name.endswith(HISTORY_SUFFIX):
                     names = tuple(sorted(r[0] for r in conn.execute(f"SELECT name FROM {q}")))
-                    fp[(ns, name)] = (schema, len(names), names)
+                    fp[key] = (schema, len(names), names)
                 else:
                     rows = conn.execute(f"SELECT * FROM {q}").fetchall()
-                    fp[(ns, name)] = (schema, len(rows), _digest(rows))
+                    fp[key] = (schema, len(rows), _digest(rows))
         finally:
             conn.close()
     return fp
