@@ -21,7 +21,6 @@ import os
 import threading
 import weakref
 from contextlib import contextmanager
-from pathlib import Path
 
 from .errors import (AppendOnlyViolation, CheckViolation, ConfigError, ConstraintViolation,
                      ForeignKeyViolation, MigrationError, NotNullViolation,

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from store.introspect import read_schema
-from tests.test_migrate_ops import populated, rows, run  # noqa: F401 (fixture)
+from tests.test_migrate_ops import rows, run
+from tests.test_migrate_ops import populated  # noqa: F401 (the fixture, used by name)
 
 
 def indexes(db, table="parent"):
@@ -19,7 +20,7 @@ def indexes(db, table="parent"):
             .table(table).indexes}
 
 
-def test_rename_field_with_peewee_migrate_signature(populated, tmp_path):
+def test_rename_field_with_peewee_migrate_signature(populated, tmp_path):  # noqa: F811
     db = populated
     router = run(db, tmp_path, "migrator.rename_field('parent', 'name', 'title')",
                  "migrator.rename_field('parent', 'title', 'name')")
@@ -32,7 +33,7 @@ def test_rename_field_with_peewee_migrate_signature(populated, tmp_path):
 
 
 @pytest.mark.parametrize("unique", [False, True])
-def test_add_and_drop_index_by_columns(populated, tmp_path, unique):
+def test_add_and_drop_index_by_columns(populated, tmp_path, unique):  # noqa: F811
     db = populated
     router = run(db, tmp_path,
                  f"migrator.add_index('parent', 'name', 'qty', unique={unique})",
@@ -46,7 +47,7 @@ def test_add_and_drop_index_by_columns(populated, tmp_path, unique):
     assert indexes(db) == before
 
 
-def test_drop_index_of_one_column_by_its_name(populated, tmp_path):
+def test_drop_index_of_one_column_by_its_name(populated, tmp_path):  # noqa: F811
     """One argument after the table: an index of that name if there is one
     (store's form), else the index peewee-migrate made on that column."""
     db = populated
@@ -59,7 +60,7 @@ def test_drop_index_of_one_column_by_its_name(populated, tmp_path):
     assert indexes(db) == before
 
 
-def test_store_forms_still_work(populated, tmp_path):
+def test_store_forms_still_work(populated, tmp_path):  # noqa: F811
     db = populated
     router = run(db, tmp_path,
                  "migrator.add_index('parent', 'ix_parent_name', "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, MigrationError
+from ..errors import ConfigError, MigrationError  # noqa: F401 (store.migrate.MigrationError)
 from .apps import App, check_tables_disjoint, load_app, load_apps
 from .runner import MigrationState, StoreRouter
 

@@ -100,7 +100,7 @@ separately; the partitioned tables need ``store.partitions``' DDL.
 """
 from .loading import load_location, load_locations
 from .models import *  # noqa: F401,F403 - the app's public names
-from .models import MODELS, PARTITIONED, __all__ as _models_all
+from .models import MODELS, PARTITIONED, __all__ as _models_all  # noqa: F401 (named by the registry)
 
 __all__ = list(_models_all) + ["load_location", "load_locations"]
 
