@@ -100,3 +100,13 @@ def test_installed_wheel_migrates_a_user_app_and_a_seed_app(installed, tmp_path,
     assert out.split()[0] == "1", out
     status = run([python, "-m", "store", "status"], project, env)
     assert "forecast     applied  001_initial" in status and "pending" not in status
+
+
+def test_the_wheel_says_store_is_typed(installed):
+    """``store/py.typed`` ships (PEP 561), so type checkers read store's
+    annotations in the user's project."""
+    python, _ = installed
+    where = subprocess.run([str(python), "-c", "import store, pathlib; "
+                            "print(pathlib.Path(store.__file__).with_name('py.typed').is_file())"],
+                           capture_output=True, text=True, check=True, cwd="/")
+    assert where.stdout.strip() == "True"
