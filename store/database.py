@@ -542,6 +542,11 @@ def _with_window_order(window, order):
 
 _ARITHMETIC = frozenset({OP.ADD, OP.SUB, OP.MUL, OP.DIV, OP.MOD})
 
+#: The nodes the contexts check or rewrite; every other node (a column, a
+#: value, an alias, an entity) renders as peewee renders it, with no Python
+#: frame of store's in between (its children still pass through ``sql``).
+_REWRITTEN = (Expression, peewee.Function, peewee.SelectBase, peewee.Window, NodeList)
+
 
 # --- SQLite -----------------------------------------------------------------
 
@@ -571,6 +576,8 @@ class _SqliteContext(_StoreContextMixin, Context):
         return type(self)(**self.state.settings)
 
     def sql(self, obj):
+        if not isinstance(obj, _REWRITTEN):            # columns, values, aliases, ...
+            return super().sql(obj)
         self._store_check(obj)
         if isinstance(obj, Expression) and obj.op in (OP.LIKE, OP.ILIKE):
             obj = _sqlite_like(obj)
@@ -1070,11 +1077,13 @@ class _PostgresContext(_StoreContextMixin, Context):
         return super().literal(keyword)
 
     def sql(self, obj):
-        if isinstance(obj, SQL) and obj.params:
-            Context.literal(self, obj.sql)            # the caller's psycopg text
-            for param in obj.params:
-                self.value(param, False, add_param=False)
-            return self
+        if not isinstance(obj, _REWRITTEN):            # columns, values, aliases, ...
+            if isinstance(obj, SQL) and obj.params:
+                Context.literal(self, obj.sql)        # the caller's psycopg text
+                for param in obj.params:
+                    self.value(param, False, add_param=False)
+                return self
+            return super().sql(obj)
         self._store_check(obj)
         collate = not self.state.store_code_point_collation
         if isinstance(obj, Expression):
