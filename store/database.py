@@ -591,14 +591,38 @@ class _SqliteContext(_StoreContextMixin, Context):
                     obj = _with_function(obj, "strftime",
                                          (SQL(_sql_text(_DATE_TRUNC_SQLITE[truncated[0]])),
                                           truncated[1]))
-        elif isinstance(obj, peewee.SelectBase) and getattr(obj, "_order_by", None):
-            order = [_pg_nulls(item) for item in obj._order_by]
-            if any(a is not b for a, b in zip(order, obj._order_by)):
+        elif isinstance(obj, peewee.SelectBase):
+            order = [_pg_nulls(item) for item in getattr(obj, "_order_by", None) or ()]
+            named = [_pg_output_name(c) for c in obj._returning or ()] \
+                if isinstance(obj, peewee.Select) else []
+            if any(a is not b for a, b in zip(order, obj._order_by or ())) \
+                    or any(a is not b for a, b in zip(named, obj._returning or ())):
                 obj = obj.clone()
-                obj._order_by = order
+                if order:
+                    obj._order_by = order
+                if named:
+                    obj._returning = named
         elif isinstance(obj, peewee.Window) and obj.order_by:
             obj = _with_window_order(obj, [_pg_nulls(item) for item in obj.order_by])
         return super().sql(obj)
+
+
+def _pg_output_name(column):
+    """``column`` of a SELECT list, aliased as PostgreSQL names an unaliased
+    output column (a function call or window by the function's name, another
+    expression or a constant ``?column?``); a column, an alias or raw SQL as
+    it is. SQLite names such a column by its text, which peewee then reads as
+    a field's name (``AVG("t1"."score") OVER (PARTITION BY "t1"."name")`` was
+    taken for ``name`` and converted by its CharField)."""
+    if isinstance(column, (peewee.Field, peewee.Alias)):
+        return column
+    if isinstance(column, peewee.Function):
+        return column.alias((column.name or "?column?").lower())
+    if _is_over(column):
+        return column.alias((column.nodes[0].name or "?column?").lower())
+    if isinstance(column, (Expression, Value)):
+        return column.alias("?column?")
+    return column
 
 
 def _pg_nulls(item):

@@ -252,3 +252,21 @@ def test_collate_only_where_the_database_needs_it(pg_database, locale):
             assert [r.word for r in ranged][:2] == ["a", "w00000"]
         finally:
             database.close()
+
+
+def test_unaliased_expressions_get_postgresql_output_names(ranked):
+    """A SELECT's unaliased function, window or expression column is named as
+    PostgreSQL names it (``count``, ``max``, ``avg``, ``?column?``) on both
+    backends: the same dict keys and attributes, and no column taken for a
+    model field (SQLite's own names made ``fn.AVG(x).over(...)`` read back
+    through a CharField as text)."""
+    got = list(Ranked.select(fn.COUNT(Ranked.id), fn.MAX(Ranked.score)).dicts())
+    assert got == [{"count": 5, "max": 3}]
+    rows = (Ranked.select(Ranked.name, fn.AVG(Ranked.score).over(partition_by=[Ranked.name]))
+            .where(Ranked.score.is_null(False)).order_by(Ranked.name).dicts())
+    assert [r["avg"] for r in rows] == [3.0, 1.0, 2.0] and rows[0]["name"] == "a"
+    assert list(Ranked.select(Ranked.score + 1).where(Ranked.name == "a").dicts()) == \
+        [{"?column?": 4}]
+    first = Ranked.select(Ranked.name, fn.MAX(Ranked.score)).group_by(Ranked.name) \
+        .order_by(Ranked.name).first()
+    assert (first.name, first.max) == ("a", 3)
