@@ -25,7 +25,7 @@ from store.cli import main
 from store.errors import ConfigError
 from store.migrate import App, StoreRouter, autogen, load_apps
 from store.migrate import migrate as migrate_apps
-from store.namespaces import base_tables, bind_app, qualified
+from store.namespaces import base_tables, bind_app, open_namespace, qualified, table_name
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = "forecast pricing backlog dental inventory"
@@ -451,3 +451,44 @@ def test_merging_an_old_tenant_file_keeps_its_append_only_guard(tmp_path):
             "tr_t1__event_log_append_only_update", "tr_t1__event_log_append_only_delete"}
     finally:
         db.close()
+
+
+def test_peewee_migrate_index_forms_in_a_namespace(db, backend_url, tmp_path, request):
+    """``add_index(model, column)`` / ``drop_index(model, column)`` (peewee-
+    migrate's forms) in a namespaced app: the column is recognised on the
+    namespace's table (prefixed on SQLite), so drop_index drops the index
+    add_index made."""
+    class Item(store.Model):
+        label = store.CharField(max_length=20)
+
+        class Meta:
+            table_name = "items"
+
+    ns = f"shop_{uuid.uuid4().hex[:6]}"
+    app = App("shop", [Item], tmp_path / "migrations" / "shop", ns)
+    backends = ({"sqlite": None} if db.features.name == "sqlite"
+                else {"postgresql": request.getfixturevalue("pg_database")})
+    autogen.create(app, "initial", backends=backends)
+    (app.migrations_dir / "002_index.py").write_text(textwrap.dedent('''
+        def migrate(migrator, database, fake=False, **kwargs):
+            migrator.add_index("items", "label")
+
+        def rollback(migrator, database, fake=False, **kwargs):
+            migrator.drop_index("items", "label")
+        '''), encoding="utf-8")
+
+    def index_names():
+        scoped = open_namespace(db, ns)
+        try:
+            return {ix.name for ix in scoped.get_indexes(table_name(scoped, "items"))}
+        finally:
+            if scoped is not db:
+                scoped.close()
+    try:
+        migrate_apps(db, [app])
+        assert any(name.endswith("items_label") for name in index_names())
+        with StoreRouter(db, app) as router:
+            router.rollback(1)
+        assert not any(name.endswith("items_label") for name in index_names())
+    finally:
+        drop_schemas(backend_url, [ns])

@@ -237,7 +237,8 @@ class StoreMigrator(Migrator):
 
     def _column_not_index(self, table, name) -> bool:
         db = self.__database__
-        table_name = table if isinstance(table, str) else table._meta.table_name
+        # the table's name on this database (prefixed in a SQLite namespace)
+        table_name = self.table_name(table if isinstance(table, str) else base_table(table))
         if not db.table_exists(table_name):
             return False
         if name in {ix.name for ix in db.get_indexes(table_name)}:
