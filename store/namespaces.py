@@ -143,9 +143,6 @@ def legacy_path(db, namespace: str) -> str:
     return str(path.with_name(f"{path.stem}.{namespace}{path.suffix or '.db'}"))
 
 
-sqlite_path = legacy_path          # the old name (store.migrate.scratch copies it)
-
-
 def legacy_file(db, namespace: str | None):
     """The old-layout file of ``namespace`` when it exists, else None."""
     if namespace is None or not _sqlite(db) or db.url.is_memory:

@@ -14,7 +14,7 @@ def sqlite_copy(db, apps):
     namespace files of ``apps`` (those that exist), in a temporary folder
     removed afterwards. An in-memory or absent database gives an empty copy."""
     from ..database import open_database
-    from ..namespaces import sqlite_path
+    from ..namespaces import legacy_path
     with tempfile.TemporaryDirectory(prefix="store-plan-") as tmp:
         main = Path(tmp) / "plan.db"
         copy = open_database(dataclasses.replace(db.url, database=str(main)))
@@ -22,7 +22,8 @@ def sqlite_copy(db, apps):
         if not db.url.is_memory:
             sources.append((Path(db.url.database), main))
             for ns in {a.namespace for a in apps if a.namespace}:
-                sources.append((Path(sqlite_path(db, ns)), Path(sqlite_path(copy, ns))))
+                # a namespace file of the old layout: the plan merges it, as migrate would
+                sources.append((Path(legacy_path(db, ns)), Path(legacy_path(copy, ns))))
         for source, target in sources:
             for suffix in ("", "-wal"):
                 if Path(str(source) + suffix).is_file():
